@@ -1,0 +1,1 @@
+"""changebot: a Slack assistant for change programmes."""

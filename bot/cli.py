@@ -1,0 +1,249 @@
+"""`changebot` commands. Thin: parse, call a service, print."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.knowledge.answer import Answer
+from bot.knowledge.embeddings import EmbeddingModelError
+from bot.knowledge.index import IngestError, IngestReport
+from bot.knowledge.store import EmbeddingModelMismatch
+
+app = typer.Typer(
+    help="changebot: answers from your change playbook, with sources.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder for this knowledge base's index and database."),
+]
+
+
+def _container(data_dir: Path | None = None, **overrides):
+    from bot.container import Container
+
+    try:
+        settings = load_settings(data_dir=data_dir, **overrides)
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    _logging(settings)
+    return Container(settings)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    path: Annotated[
+        Path | None, typer.Argument(help="Folder of documents (default: the knowledge dir).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and embed everything again.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Index a folder of documents incrementally (unchanged files are not re-embedded)."""
+    container = _container(data_dir)
+    root = path or container.settings.knowledge_dir
+    try:
+        with Progress(
+            TextColumn("Indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("files", total=None)
+            report = container.indexer.ingest(
+                root,
+                rebuild=rebuild,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (IngestError, EmbeddingModelMismatch, EmbeddingModelError) as exc:
+        raise _fail(str(exc)) from exc
+    _print_report(report, root)
+    if report.indexed_files == 0:
+        raise _fail("Nothing could be indexed.", 1)
+
+
+def _print_report(report: IngestReport, root: Path) -> None:
+    console.print(
+        f"Indexed [bold]{root}[/bold]: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.deleted)} deleted, "
+        f"{len(report.failed) + len(report.skipped)} skipped "
+        f"({report.chunks_total} chunks; {report.texts_embedded} embedded this run)."
+    )
+    for path in report.deleted:
+        console.print(f"  deleted  {path}")
+    for path, reason in report.failed:
+        console.print(f"  [yellow]failed[/yellow]   {path}: {reason}")
+    for path, reason in report.skipped:
+        console.print(f"  skipped  {path}: {reason}")
+    for path, warning in report.warnings:
+        console.print(f"  [yellow]warning[/yellow]  {path}: {warning}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, or '-' to read one per line.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="Only this document type (faq, roadmap, …).")
+    ] = None,
+    audience: Annotated[str | None, typer.Option(help="Only documents for this audience.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer a question from the playbook, with sources."""
+    container = _container(data_dir)
+    try:
+        answerer = container.answerer
+        if answerer.retriever.is_empty:
+            if as_json:
+                print(json.dumps(answerer.answer(question if question != "-" else "?").to_json()))
+            raise _fail(container.prompts.get("empty_index").render(), 1)
+        questions = (line for line in sys.stdin) if question == "-" else iter([question])
+        for text in questions:
+            if not text.strip():
+                continue
+            answer = answerer.answer(text, doc_type=doc_type, audience=audience)
+            if as_json:
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            else:
+                _print_answer(answer)
+    except (EmbeddingModelMismatch, EmbeddingModelError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _print_answer(answer: Answer) -> None:
+    console.print(answer.text, markup=False, highlight=False)
+    if answer.sources:
+        label = "Sources" if answer.confident else "Closest passages"
+        console.print(f"\n[bold]{label}[/bold]")
+        for source in answer.sources:
+            where = source.url or source.path
+            section = f" — {source.section}" if source.section else ""
+            console.print(f"  [{source.number}] {source.title}{section} ({where})", markup=False)
+
+
+@app.command()
+def chat(data_dir: DataDir = None) -> None:
+    """Ask questions in the terminal (the bot without Slack). Ctrl-D or 'quit' ends it."""
+    container = _container(data_dir)
+    try:
+        answerer = container.answerer
+        empty = answerer.retriever.is_empty
+    except (EmbeddingModelMismatch, EmbeddingModelError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print("[bold]changebot[/bold] — ask about the change programme. Ctrl-D to leave.")
+    if empty:
+        console.print(container.prompts.get("empty_index").render())
+    while True:
+        try:
+            question = console.input("[bold cyan]you>[/bold cyan] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if question.strip().lower() in {"quit", "exit", ":q"}:
+            return
+        if question.strip():
+            _print_answer(answerer.answer(question))
+            console.print()
+
+
+@app.command(name="eval")
+def eval_command(
+    questions_file: Annotated[
+        Path, typer.Argument(help="Questions YAML (see tests/eval/questions.yaml).")
+    ] = Path("tests/eval/questions.yaml"),
+    knowledge: Annotated[
+        Path | None, typer.Option(help="Folder to index first (default: the knowledge dir).")
+    ] = None,
+    show_misses: Annotated[bool, typer.Option(help="List questions missed at 3.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Print hit@1, hit@3, MRR and abstention for hybrid retrieval and two baselines."""
+    from bot.knowledge.evaluate import EvalFileError, evaluate, load_questions
+
+    container = _container(data_dir)
+    try:
+        questions = load_questions(questions_file)
+        report = container.indexer.ingest(knowledge or container.settings.knowledge_dir)
+        if report.indexed_files == 0:
+            raise _fail("Nothing could be indexed; nothing to evaluate.", 1)
+        result = evaluate(questions, retriever=container.retriever, answerer=container.answerer)
+    except (EvalFileError, IngestError, EmbeddingModelMismatch) as exc:
+        raise _fail(str(exc)) from exc
+    table = Table(
+        title=f"{result.answerable} answerable + {result.unanswerable} unanswerable questions, "
+        f"{report.chunks_total} chunks, abstain threshold {result.threshold:.2f}"
+    )
+    for column in ("system", "hit@1", "hit@3", "MRR", "abstain P", "abstain R", "wrong abstain"):
+        table.add_column(column, justify="right")
+    names = {"hybrid": "hybrid (ours)", "dense": "dense only", "keyword": "BM25 only"}
+    for mode, r in result.results.items():
+        table.add_row(
+            names[mode],
+            f"{r.hit1:.3f}",
+            f"{r.hit3:.3f}",
+            f"{r.mrr:.3f}",
+            f"{r.abstain_precision:.3f}",
+            f"{r.abstain_recall:.3f}",
+            f"{r.wrongly_abstained:.3f}",
+        )
+    console.print(table)
+    console.print(
+        "Calibration (evidence score alone): threshold -> unanswerable abstained / "
+        "answerable wrongly abstained"
+    )
+    console.print("  " + "  ".join(f"{t:.2f}:{r:.2f}/{w:.2f}" for t, r, w in result.calibration))
+    if show_misses:
+        for mode, r in result.results.items():
+            for miss in r.misses:
+                console.print(f"  miss@3 [{mode}] {miss}", markup=False)
+
+
+@app.command()
+def run(data_dir: DataDir = None) -> None:
+    """Start the bot. Until the Slack app lands this is the terminal chat."""
+    chat(data_dir=data_dir)
+
+
+def main() -> None:  # console-script entry
+    try:
+        app()
+    except SettingsError as exc:  # pragma: no cover - surfaced by _container already
+        err.print(f"[red]{exc}[/red]")
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

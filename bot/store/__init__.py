@@ -1,0 +1,1 @@
+"""The one database: SQLAlchemy 2 models, sessions and Alembic migrations."""
