@@ -79,9 +79,21 @@ class Settings(BaseSettings):
     retrieval_candidates: int = Field(
         30, ge=5, description="How many candidates each retriever (dense, keyword) contributes."
     )
-    rrf_k: int = Field(60, ge=1, description="Constant k of reciprocal-rank fusion.")
+    rrf_k: int = Field(
+        10,
+        ge=1,
+        description="Constant k of reciprocal-rank fusion (smaller = top ranks count more).",
+    )
+    keyword_weight: float = Field(
+        1.3, ge=0, description="Weight of the BM25 keyword ranking in the fusion (dense = 1.0)."
+    )
+    faq_weight: float = Field(
+        0.5,
+        ge=0,
+        description="Weight of the FAQ-question similarity ranking in the fusion (dense = 1.0).",
+    )
     recency_tie_margin: float = Field(
-        0.15,
+        0.03,
         ge=0,
         description=(
             "Two fused scores within this relative margin count as a tie; the newer "
@@ -89,9 +101,9 @@ class Settings(BaseSettings):
         ),
     )
     abstain_threshold: float = Field(
-        0.40,
+        0.54,
         ge=0,
-        le=1,
+        le=2,
         description=(
             "Evidence score below which the bot says the playbook has no answer "
             "(calibrated with `changebot eval`, see README)."

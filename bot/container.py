@@ -101,6 +101,8 @@ class Container:
             record_manager=self.record_manager,
             candidates=self.settings.retrieval_candidates,
             rrf_k=self.settings.rrf_k,
+            keyword_weight=self.settings.keyword_weight,
+            faq_weight=self.settings.faq_weight,
             tie_margin=self.settings.recency_tie_margin,
         )
 

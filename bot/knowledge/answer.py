@@ -58,10 +58,12 @@ class Answer:
 
 
 def evidence_score(retrieval: Retrieval, retriever: HybridRetriever) -> float:
-    """How strongly the playbook supports an answer, 0..1 (used for abstention).
+    """How strongly the playbook supports an answer (compared with the abstain threshold).
 
-    Blends the best dense similarity among the top hits with the share of the
-    question's (idf-weighted) terms that the best hit contains.
+    best dense similarity among the top hits
+    + 0.6 x the idf-weighted share of the question's terms found in the best-covering hit
+    - 0.3 x the share of the question's terms that appear nowhere in the playbook.
+    The weights and the threshold were chosen on tests/eval/questions.yaml (see README).
     """
     if not retrieval.hits:
         return 0.0
@@ -71,13 +73,15 @@ def evidence_score(retrieval: Retrieval, retriever: HybridRetriever) -> float:
     if not terms:
         return dense
     idf = retriever.bm25.idf
-    weight = {t: idf.get(t, max(idf.values(), default=1.0)) for t in terms}
-    best_cover = 0.0
+    unknown_weight = max(idf.values(), default=1.0)
+    weight = {t: idf.get(t, unknown_weight) for t in terms}
+    total = sum(weight.values())
+    cover = 0.0
     for hit in top:
         present = set(tokens(hit.chunk.text))
-        covered = sum(w for t, w in weight.items() if t in present)
-        best_cover = max(best_cover, covered / sum(weight.values()))
-    return 0.7 * dense + 0.3 * best_cover
+        cover = max(cover, sum(w for t, w in weight.items() if t in present) / total)
+    unknown = sum(1 for t in terms if t not in idf) / len(terms)
+    return dense + 0.6 * cover - 0.3 * unknown
 
 
 class Answerer:

@@ -27,6 +27,7 @@ CONTEXT_SEPARATOR = " › "
 class Section:
     trail: list[str]
     body: str
+    definition: bool = False  # a glossary "Term: definition" entry
 
 
 def chunk_document(doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int) -> list[Document]:
@@ -59,7 +60,7 @@ def chunk_document(doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int) 
         if not body:
             continue
         for part in _pack_blocks(_blocks(body), chunk_size, splitter):
-            pieces.append((section.trail, part, None))
+            pieces.append((section.trail, part, "" if section.definition else None))
     return [
         _to_document(doc, trail, body, question, i)
         for i, (trail, body, question) in enumerate(pieces)
@@ -91,6 +92,8 @@ def _to_document(
         metadata[f"aud_{re.sub(r'[^a-z0-9]+', '_', name)}"] = True
     if question:
         metadata["faq_question"] = question
+    elif question == "":
+        metadata["definition"] = True
     return Document(page_content=f"{context}\n{body.strip()}", metadata=metadata)
 
 
@@ -144,7 +147,7 @@ def _plain_sections(text: str, chunk_size: int) -> list[Section]:
             continue
         term = _TERM.match(paragraph)
         if term and not pending:
-            sections.append(Section([*heading, term.group(1).strip()], paragraph))
+            sections.append(Section([*heading, term.group(1).strip()], paragraph, True))
             continue
         pending = f"{pending}\n\n{paragraph}" if pending else paragraph
         if len(pending) >= 80:

@@ -164,7 +164,7 @@ def calibrate(evidences: list[tuple[float, bool]]) -> list[tuple[float, float, f
     rows = []
     unanswerable = [e for e, a in evidences if not a]
     answerable = [e for e, a in evidences if a]
-    for step in range(20, 71, 2):
+    for step in range(30, 81, 2):
         threshold = step / 100
         recall = sum(e < threshold for e in unanswerable) / max(len(unanswerable), 1)
         wrong = sum(e < threshold for e in answerable) / max(len(answerable), 1)

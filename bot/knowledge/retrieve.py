@@ -7,6 +7,7 @@ the record manager shows the index changed (another process may have ingested).
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import defaultdict
@@ -22,6 +23,9 @@ from bot.store.record_manager import SQLRecordManager
 
 Mode = Literal["hybrid", "dense", "keyword"]
 FAQ_FLOOR = 0.5  # an FAQ question less similar than this adds no evidence
+HEADING_BOOST = 3  # heading words count this many times in the keyword index
+DEFINITION_WEIGHT = 0.7  # glossary entries rank lower unless the question asks "what is …"
+_DEFINITIONAL = re.compile(r"^\s*(what('?s| is| are| does)|whats|define|meaning of)\b", re.I)
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Bm25:
                 postings[term][doc_id] = postings[term].get(doc_id, 0) + 1
         norm = k1 * (1 - b + b * lengths / max(self.avgdl, 1e-9))
         self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._near: dict[str, list[str]] = defaultdict(list)  # one-deletion spelling index
         self.idf: dict[str, float] = {}
         for term, entries in postings.items():
             ids = np.fromiter(entries.keys(), dtype=np.int64)
@@ -64,6 +69,27 @@ class Bm25:
             self.postings[term] = (ids, tf * (k1 + 1) / (tf + norm[ids]))
             df = len(entries)
             self.idf[term] = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+            if len(term) >= 4 and not term.isdigit():
+                for variant in _deletions(term):
+                    self._near[variant].append(term)
+
+    def correct(self, terms: list[str]) -> list[str]:
+        """Replace unknown terms by a known one within one typo (the most common such term)."""
+        corrected = []
+        for term in terms:
+            if term in self.postings or len(term) < 5 or term.isdigit():
+                corrected.append(term)
+                continue
+            candidates = {
+                c
+                for v in (term, *_deletions(term))
+                for c in self._near.get(v, ())
+                if _one_edit(term, c)
+            }
+            if candidates:
+                term = max(candidates, key=lambda c: (len(self.postings[c][0]), c))
+            corrected.append(term)
+        return corrected
 
     def scores(self, terms: list[str]) -> np.ndarray:
         scores = np.zeros(self.size, dtype=np.float32)
@@ -75,6 +101,30 @@ class Bm25:
         return scores
 
 
+def _deletions(term: str) -> set[str]:
+    return {term[:i] + term[i + 1 :] for i in range(len(term))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when b is a or one insertion, deletion, substitution or swap away from it."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and (a[diff[1]] == b[diff[0]])
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
 class HybridRetriever:
     def __init__(
         self,
@@ -83,7 +133,9 @@ class HybridRetriever:
         embeddings: Embeddings,
         record_manager: SQLRecordManager | None = None,
         candidates: int = 30,
-        rrf_k: int = 60,
+        rrf_k: int = 10,
+        keyword_weight: float = 1.3,
+        faq_weight: float = 0.5,
         tie_margin: float = 0.15,
         freshness_seconds: float = 2.0,
     ) -> None:
@@ -92,6 +144,8 @@ class HybridRetriever:
         self.record_manager = record_manager
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.keyword_weight = keyword_weight
+        self.faq_weight = faq_weight
         self.tie_margin = tie_margin
         self.freshness_seconds = freshness_seconds
         self._lock = threading.Lock()
@@ -100,6 +154,9 @@ class HybridRetriever:
         self.chunks: list[Chunk] = []
         self._by_id: dict[str, int] = {}
         self.bm25 = Bm25([])
+        self._faq_questions: list[str] = []
+        self._faq_matrix = np.zeros((0, 1), dtype=np.float32)
+        self._faq_chunks: dict[str, list[int]] = defaultdict(list)
         self.faq_vectors: dict[str, np.ndarray] = {}
 
     # -- keeping the keyword index fresh ---------------------------------------------
@@ -115,7 +172,7 @@ class HybridRetriever:
             chunks = self.store.all_chunks()
             self.chunks = chunks
             self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
-            self.bm25 = Bm25([tokens(chunk.text) for chunk in chunks])
+            self.bm25 = Bm25([_keyword_terms(chunk.text) for chunk in chunks], b=0.5)
             questions = sorted(
                 {c.metadata["faq_question"] for c in chunks if c.metadata.get("faq_question")}
             )
@@ -152,7 +209,7 @@ class HybridRetriever:
         mode: Mode = "hybrid",
     ) -> Retrieval:
         self.refresh()
-        terms = tokens(question)
+        terms = self.bm25.correct(tokens(question))
         if not self.chunks:
             return Retrieval(question, [], [], terms)
         vector = self.embeddings.embed_query(question) if mode != "keyword" else []
@@ -164,7 +221,7 @@ class HybridRetriever:
         elif mode == "keyword":
             hits = [Hit(self.chunks[i], s, keyword=s) for i, s in keyword]
         else:
-            hits = self._fuse(dense, keyword, self._faq_ranked(vector, allowed))
+            hits = self._fuse(dense, keyword, self._faq_ranked(vector, allowed), question=question)
         hits = hits[:k]
         if vector:
             self._fill_dense(hits, vector)
@@ -220,19 +277,23 @@ class HybridRetriever:
                     ranked.append((i, float(similarities[position])))
         return ranked
 
-    def _fuse(self, dense, keyword, faq=()) -> list[Hit]:
+    def _fuse(self, dense, keyword, faq=(), *, question: str = "") -> list[Hit]:
+        """Weighted reciprocal-rank fusion of the dense, keyword and FAQ-question lists."""
         fused: dict[int, Hit] = {}
-        for rank, (i, _score) in enumerate(faq):
-            hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
-            hit.score += 1.0 / (self.rrf_k + rank + 1)
-        for rank, (i, score) in enumerate(dense):
-            hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
-            hit.score += 1.0 / (self.rrf_k + rank + 1)
-            hit.dense = score
-        for rank, (i, score) in enumerate(keyword):
-            hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
-            hit.score += 1.0 / (self.rrf_k + rank + 1)
-            hit.keyword = score
+        for ranked, weight, field_name in (
+            (dense, 1.0, "dense"),
+            (keyword, self.keyword_weight, "keyword"),
+            (faq, self.faq_weight, None),
+        ):
+            for rank, (i, score) in enumerate(ranked):
+                hit = fused.setdefault(i, Hit(self.chunks[i], 0.0))
+                hit.score += weight / (self.rrf_k + rank + 1)
+                if field_name:
+                    setattr(hit, field_name, score)
+        if not _DEFINITIONAL.match(question):
+            for hit in fused.values():
+                if hit.metadata.get("definition"):
+                    hit.score *= DEFINITION_WEIGHT
         hits = sorted(fused.values(), key=lambda h: -h.score)
         return _newer_wins_ties(hits, self.tie_margin)
 
@@ -272,9 +333,12 @@ def _newer_wins_ties(hits: list[Hit], margin: float) -> list[Hit]:
     return ordered
 
 
-def _slug(name: str) -> str:
-    import re
+def _keyword_terms(text: str) -> list[str]:
+    context, _, body = text.partition("\n")
+    return tokens(context) * HEADING_BOOST + tokens(body)
 
+
+def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower())
 
 
