@@ -96,8 +96,8 @@ class Settings(BaseSettings):
         0.03,
         ge=0,
         description=(
-            "Two fused scores within this relative margin count as a tie; the newer "
-            "`updated` document then ranks first."
+            "Two neighbouring hits whose dense similarities (and keyword scores, relatively) "
+            "differ by at most this much are a tie; the newer `updated` document then ranks first."
         ),
     )
     abstain_threshold: float = Field(

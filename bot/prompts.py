@@ -27,7 +27,7 @@ class Template:
     text: str
 
     def render(self, **values: str) -> str:
-        return self.text.format(**values) if EXPECTED_FIELDS.get(self.name) else self.text
+        return self.text.format(**values)
 
 
 class PromptLibrary:
@@ -51,14 +51,13 @@ class PromptLibrary:
         except OSError as exc:
             raise PromptError(f"Prompt template {path} is missing ({exc.strerror}).") from exc
         expected = EXPECTED_FIELDS.get(name, frozenset())
-        if expected:
-            try:
-                used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-            except ValueError as exc:
-                raise PromptError(f"Prompt template {path} is malformed: {exc}") from exc
-            if used != expected:
-                raise PromptError(
-                    f"Prompt template {path} must use the placeholders "
-                    f"{sorted(expected)}, found {sorted(used)}."
-                )
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            raise PromptError(f"Prompt template {path} is malformed: {exc}") from exc
+        if used != expected:
+            raise PromptError(
+                f"Prompt template {path} must use the placeholders "
+                f"{sorted(expected)}, found {sorted(used)}."
+            )
         return Template(name, text)

@@ -130,8 +130,7 @@ class Answerer:
         if faq is not None:
             hit, similarity = faq
             sources = self._sources([hit, *[h for h in retrieval.hits if h is not hit]])
-            body = passage_text(hit.chunk.text).split("\n", 1)[-1].strip()
-            text = f"{body} [1]"
+            text = f"{self.retriever.faq_answer(hit)} [1]"
             return Answer(question, text, True, sources, "faq", max(evidence, similarity))
         if self.llm is not None:
             written = self._llm_answer(question, sources)

@@ -40,8 +40,8 @@ def chunk_document(doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int) 
     sections = _sections(doc) if doc.markup else _plain_sections(doc.text, chunk_size)
     pieces: list[tuple[list[str], str, str | None]] = []  # trail, body, faq question
     for section in sections:
-        question = _faq_question(section)
         body = section.body.strip()
+        question = _faq_question(section) if body else None
         if question is not None:
             answer = body
             if len(answer) <= chunk_size * 2:

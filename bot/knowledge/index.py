@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from bot.knowledge.chunking import chunk_document
 from bot.knowledge.loaders import LoadError, is_skipped, load_file
 from bot.knowledge.store import PlaybookStore
 from bot.store.record_manager import SQLRecordManager
+
+log = logging.getLogger(__name__)
 
 
 class IngestError(RuntimeError):
@@ -124,8 +127,12 @@ class PlaybookIndexer:
                 )
                 if not chunks:
                     raise LoadError("no text left after splitting")
-            except LoadError as exc:
-                reason = str(exc)
+            except Exception as exc:
+                if isinstance(exc, LoadError):
+                    reason = str(exc)
+                else:  # a parser bug on odd input must not stop the run
+                    log.warning("Could not load %s", relative, exc_info=True)
+                    reason = f"could not be read ({type(exc).__name__}: {exc})"
                 if relative in before:
                     reason += " (the previously indexed version is kept)"
                 report.failed.append((relative, reason))

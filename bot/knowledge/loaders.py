@@ -32,7 +32,8 @@ _FOLDER_TYPES = {
     "announcements": "announcement",
     "updates": "announcement",
 }
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_FENCE = re.compile(r"^\s*(```|~~~)")
 _ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.M)
 
 
@@ -82,7 +83,7 @@ def load_file(path: Path, root: Path) -> LoadedDocument:
     if suffix in {".md", ".markdown", ".txt"}:
         text = _decode_text(raw)
         front, text = _split_front_matter(text)
-        markup = suffix != ".txt" or bool(_ATX_HEADING.search(text))
+        markup = suffix != ".txt" or first_heading(text) is not None
     elif suffix in {".html", ".htm"}:
         text, html_title = _html_to_markdown(_decode_text(raw))
         if html_title:
@@ -92,7 +93,7 @@ def load_file(path: Path, root: Path) -> LoadedDocument:
         text, pdf_title = _pdf_to_text(raw)
         if pdf_title:
             front.setdefault("title", pdf_title)
-        markup = bool(_ATX_HEADING.search(text))
+        markup = first_heading(text) is not None
     elif suffix == ".docx":
         text, docx_title = _docx_to_markdown(raw)
         if docx_title:
@@ -141,7 +142,9 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
             raise LoadError("front matter starts with '---' but has no closing '---' line")
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.safe_load(match.group(1) or "")
+    except ValueError as exc:  # e.g. an impossible date such as 2026-02-30
+        raise LoadError(f"front matter has an invalid value: {exc}") from exc
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -268,13 +271,27 @@ def _docx_heading_level(style: str) -> int:
     return min(int(match.group(1)), 6) if match else 0
 
 
+def first_heading(text: str) -> str | None:
+    """The first Markdown heading outside code blocks, or None."""
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if not in_fence:
+            match = _ATX_HEADING.match(line)
+            if match:
+                return match.group(2).strip()
+    return None
+
+
 # -- metadata -----------------------------------------------------------------------------
 def _title(front: dict, text: str, relative: Path) -> str:
     if front.get("title"):
         return str(front["title"]).strip()
-    match = _ATX_HEADING.search(text)
-    if match:
-        return match.group(2).strip()
+    heading = first_heading(text)
+    if heading:
+        return heading
     first = text.strip().split("\n", 1)[0].strip()
     if (
         first

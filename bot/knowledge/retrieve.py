@@ -181,7 +181,11 @@ class HybridRetriever:
                 q: np.asarray(v, dtype=np.float32) for q, v in zip(questions, vectors, strict=True)
             }
             self._faq_questions = questions
-            self._faq_matrix = np.asarray(vectors, dtype=np.float32).reshape(len(questions), -1)
+            self._faq_matrix = (
+                np.asarray(vectors, dtype=np.float32)
+                if questions
+                else np.zeros((0, 1), dtype=np.float32)
+            )
             self._faq_chunks = defaultdict(list)
             for i, chunk in enumerate(chunks):
                 if chunk.metadata.get("faq_question"):
@@ -263,7 +267,7 @@ class HybridRetriever:
 
     def _faq_ranked(self, vector, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """FAQ entries ranked by how close their question is to the user's question."""
-        if not self.faq_vectors or not vector:
+        if not self._faq_questions or not vector:
             return []
         query = np.asarray(vector, dtype=np.float32)
         similarities = self._faq_matrix @ query
@@ -312,6 +316,24 @@ class HybridRetriever:
                 emb = np.asarray(emb, dtype=np.float32)
                 hit.dense = float(emb @ query / (np.linalg.norm(emb) * np.linalg.norm(query)))
 
+    def faq_answer(self, hit: Hit) -> str:
+        """The whole approved answer of an FAQ entry, even when it was split into chunks."""
+        question = hit.metadata.get("faq_question")
+        source = hit.metadata.get("source")
+        parts = sorted(
+            (
+                self.chunks[i]
+                for i in self._faq_chunks.get(question, [])
+                if self.chunks[i].metadata.get("source") == source
+            ),
+            key=lambda chunk: chunk.metadata.get("chunk", 0),
+        ) or [hit.chunk]
+        answers = []
+        for chunk in parts:
+            body = chunk.text.split("\n", 1)[-1]  # drop the context line
+            answers.append(body.split("\n", 1)[-1].strip())  # drop the question line
+        return "\n\n".join(answers)
+
     def faq_similarity(self, question_vector: list[float], faq_question: str) -> float:
         vector = self.faq_vectors.get(faq_question)
         if vector is None or not question_vector:
@@ -321,16 +343,31 @@ class HybridRetriever:
 
 
 def _newer_wins_ties(hits: list[Hit], margin: float) -> list[Hit]:
-    """Among near-equal fused scores, the chunk from the more recently updated document leads."""
+    """Between two neighbouring hits that match the question equally well, the newer leads.
+
+    "Equally well" means their dense similarities differ by at most `margin` and their
+    keyword scores by at most `margin` of the larger one: the fused rank alone cannot
+    tell, since two equal chunks still take ranks 1 and 2 in each list.
+    """
     ordered = list(hits)
+    if margin <= 0:
+        return ordered  # the rule is switched off
     for _ in range(2):
         for i in range(len(ordered) - 1):
             a, b = ordered[i], ordered[i + 1]
-            close = a.score - b.score <= margin * a.score
+            if a.metadata.get("source") == b.metadata.get("source"):
+                continue
             newer = (b.metadata.get("updated") or "") > (a.metadata.get("updated") or "")
-            if close and newer and a.metadata.get("source") != b.metadata.get("source"):
+            if newer and _equally_good(a, b, margin):
                 ordered[i], ordered[i + 1] = b, a
     return ordered
+
+
+def _equally_good(a: Hit, b: Hit, margin: float) -> bool:
+    if a.dense is None or b.dense is None or abs(a.dense - b.dense) > margin:
+        return False
+    ka, kb = a.keyword or 0.0, b.keyword or 0.0
+    return abs(ka - kb) <= margin * max(ka, kb, 1e-9) or ka == kb
 
 
 def _keyword_terms(text: str) -> list[str]:

@@ -65,9 +65,10 @@ class SQLRecordManager(RecordManager):
         now = self.get_time()
         if time_at_least and now < time_at_least:
             raise AssertionError(f"Time sync issue: {now} < {time_at_least}")
+        latest = dict(zip(keys, group_ids, strict=True))  # a repeated key: the last one wins
         rows = [
             {"namespace": self.namespace, "key": key, "group_id": group, "updated_at": now}
-            for key, group in zip(keys, group_ids, strict=True)
+            for key, group in latest.items()
         ]
         with self._sessions.begin() as session:
             dialect = session.get_bind().dialect.name

@@ -1,0 +1,249 @@
+"""Shared fixtures: a deterministic fake embedder, isolated settings, a small playbook
+folder and a record-manager database on SQLite and (when available) PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from bot.config import Settings
+from bot.container import Container
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL_VAR = "CHANGEBOT_TEST_POSTGRES_URL"
+FAKE_DIM = 256
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class FakeEmbeddings(Embeddings):
+    """Hashed bag of words: texts that share words get similar vectors. No model needed."""
+
+    def __init__(self, dim: int = FAKE_DIM) -> None:
+        self.dim = dim
+        self.document_calls = 0
+        self.query_calls = 0
+        self.texts_embedded = 0
+
+    def vector(self, text: str) -> list[float]:
+        values = [0.0] * self.dim
+        for word in _WORD.findall(text.lower()):
+            bucket = int(hashlib.md5(word.encode("utf-8")).hexdigest(), 16) % self.dim
+            values[bucket] += 1.0
+        norm = math.sqrt(sum(v * v for v in values))
+        if norm == 0.0:  # no words at all: a fixed unit vector rather than NaNs
+            values[0] = 1.0
+            return values
+        return [v / norm for v in values]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.document_calls += 1
+        self.texts_embedded += len(texts)
+        return [self.vector(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        self.query_calls += 1
+        return self.vector(text)
+
+
+def make_settings(**values) -> Settings:
+    """Settings from the given values and defaults only: no `.env` file is read."""
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(autouse=True)
+def _no_changebot_env(monkeypatch):
+    """A developer's own CHANGEBOT_* variables must not leak into the tests."""
+    for name in list(os.environ):
+        if name.startswith("CHANGEBOT_") and name != POSTGRES_URL_VAR:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(data_dir=tmp_path / "data", knowledge_dir=tmp_path / "kb")
+
+
+@pytest.fixture
+def make_container(settings, fake_embeddings):
+    """Build containers on the test's data dir; keyword arguments override settings."""
+
+    def build(*, model_id: str = "fake-model", llm=None, embeddings=None, **overrides):
+        chosen = settings.model_copy(update=overrides) if overrides else settings
+        return Container(
+            chosen,
+            embeddings=embeddings or fake_embeddings,
+            model_id=model_id,
+            llm=llm,
+        )
+
+    return build
+
+
+@pytest.fixture
+def container(make_container) -> Container:
+    return make_container()
+
+
+def write(path: Path, text: str) -> Path:
+    """Write dedented text, creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+FAQ_MD = """
+---
+title: Orion FAQ
+type: faq
+owner: Orion Programme Office
+audience: everyone
+updated: 2026-03-01
+---
+
+# Orion FAQ
+
+Answers to the questions people ask most about Orion.
+
+### How do I request a training voucher?
+
+Fill in the voucher form on the intranet; your manager approves it within five working days.
+
+### Can I keep using spreadsheets for forecasting?
+
+Only until your team's migration wave ends. After that the Orion platform is the one
+supported tool for forecasting.
+"""
+
+ROADMAP_MD = """
+---
+owner: Mina Park
+audience: managers, data scientists
+updated: 2026-02-01
+url: https://intranet.example/orion/roadmap
+---
+
+# Orion Roadmap
+
+Orion moves every forecasting model onto one shared platform.
+
+## Phase 1
+
+The platform build phase.
+
+### Dates
+
+Phase 1 runs from 3 March to 30 June 2026.
+
+### Exit criteria
+
+- The model registry is live.
+- The feature store is live.
+
+## Phase 2
+
+### Dates
+
+Phase 2 runs from 1 July to 30 November 2026.
+"""
+
+NOTES_TXT = """
+Getting help with Orion
+
+Office hours are held every Thursday afternoon in the atrium.
+
+The Orion help desk answers tickets within one working day.
+"""
+
+OLD_UPDATE = "2025-11-pilot-update.md"
+NEW_UPDATE = "2026-01-pilot-update.md"
+OLD_UPDATE_MD = """
+---
+title: Pilot launch update
+updated: 2025-11-01
+---
+
+# Pilot launch update
+
+The pilot launch is on 9 March. Pilot teams get their access a week before.
+"""
+
+NEW_UPDATE_MD = """
+---
+title: Pilot launch update
+updated: 2026-01-15
+---
+
+# Pilot launch update
+
+The pilot launch is on 14 May. Pilot teams get their access a week before.
+"""
+
+
+@pytest.fixture
+def kb(tmp_path) -> Path:
+    """A small playbook folder: an FAQ, a roadmap, a plain text file, and two
+    announcements that contradict each other on a date (the newer one is right).
+
+    The announcements are identical but for the date, so they tie on relevance; the
+    newer one's file name sorts last, so only the recency rule can put it first."""
+    root = tmp_path / "kb"
+    write(root / "orion-faq.md", FAQ_MD)
+    write(root / "roadmap" / "orion-roadmap.md", ROADMAP_MD)
+    write(root / "notes.txt", NOTES_TXT)
+    write(root / "announcements" / OLD_UPDATE, OLD_UPDATE_MD)
+    write(root / "announcements" / NEW_UPDATE, NEW_UPDATE_MD)
+    return root
+
+
+# -- database ------------------------------------------------------------------------------
+def _postgres_url() -> str:
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        pytest.skip(f"{POSTGRES_URL_VAR} is not set; PostgreSQL store tests need a server")
+    return url
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def db_engine(request, tmp_path):
+    """A migrated engine: a temp SQLite file, or a throw-away schema on PostgreSQL."""
+    from sqlalchemy import create_engine, text
+
+    from bot.store.db import make_engine, migrate
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+
+    url = _postgres_url()
+    schema = f"t_{uuid.uuid4().hex}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    engine = make_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
