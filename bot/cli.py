@@ -232,9 +232,33 @@ def eval_command(
 
 
 @app.command()
-def run(data_dir: DataDir = None) -> None:
-    """Start the bot. Until the Slack app lands this is the terminal chat."""
-    chat(data_dir=data_dir)
+def run(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve the Events API over HTTP instead of Socket Mode.")
+    ] = False,
+    port: Annotated[int | None, typer.Option(help="Port for --http.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the Slack bot (Socket Mode, or HTTP with --http); without Slack, the terminal chat."""
+    from bot.slack import runner
+
+    container = _container(data_dir)
+    settings = container.settings
+    missing = runner.missing_credentials(settings, http=http)
+    if missing:
+        err.print("[yellow]Slack is not configured, so the bot runs in this terminal.[/yellow]")
+        for name in missing:
+            err.print(f"  missing {name}: {runner.HOW_TO[name]}")
+        err.print("  Create the app from manifest.yml (see README, 'Connecting to Slack').")
+        chat(data_dir=data_dir)
+        return
+    try:
+        if http:
+            runner.run_http(container, port=port or settings.http_port)
+        else:
+            runner.run_socket_mode(container)
+    except (EmbeddingModelMismatch, EmbeddingModelError) as exc:
+        raise _fail(str(exc)) from exc
 
 
 def main() -> None:  # console-script entry

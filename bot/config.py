@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        populate_by_name=True,
     )
 
     data_dir: Path = Field(
@@ -120,6 +121,51 @@ class Settings(BaseSettings):
         description="Where people can ask the change team; named when the bot has no answer.",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+
+    # -- Slack --------------------------------------------------------------------------
+    slack_bot_token: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHANGEBOT_SLACK_BOT_TOKEN"),
+        description="Bot token (xoxb-…) from the app's OAuth & Permissions page.",
+    )
+    slack_app_token: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "CHANGEBOT_SLACK_APP_TOKEN"),
+        description=(
+            "App-level token (xapp-…) with connections:write, for Socket Mode "
+            "(Basic Information > App-Level Tokens)."
+        ),
+    )
+    slack_signing_secret: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CHANGEBOT_SLACK_SIGNING_SECRET"),
+        description="Signing secret (Basic Information > App Credentials), for HTTP mode.",
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/",
+        validation_alias=AliasChoices("SLACK_API_URL", "CHANGEBOT_SLACK_API_URL"),
+        description="Base URL of the Slack Web API; point it at a local emulator for tests.",
+    )
+    change_team_channel: str | None = Field(
+        None,
+        description=(
+            "Channel id (C…) where escalated questions are posted for the change team. "
+            "Unset: the 'Ask the change team' button says who to ask instead."
+        ),
+    )
+    workers: int = Field(
+        8, ge=1, le=64, description="Threads that produce answers after Slack has been acked."
+    )
+    slack_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a Slack Web API call on 429, 5xx or a lost connection.",
+    )
+    retention_days: int = Field(
+        180, ge=1, description="Days that questions, answers and feedback are kept."
+    )
+    http_port: int = Field(3000, ge=1, le=65535, description="Port of `changebot run --http`.")
 
     @field_validator("log_level")
     @classmethod

@@ -18,6 +18,7 @@ from bot.knowledge.index import PlaybookIndexer
 from bot.knowledge.retrieve import HybridRetriever
 from bot.knowledge.store import PlaybookStore, make_chroma_client
 from bot.prompts import PromptLibrary
+from bot.questions.service import QuestionService
 from bot.store.db import make_engine, make_session_factory, migrate
 from bot.store.record_manager import SQLRecordManager
 
@@ -139,4 +140,12 @@ class Container:
             faq_threshold=self.settings.faq_match_threshold,
             llm_timeout=self.settings.llm_timeout,
             help_channel=self.settings.help_channel,
+        )
+
+    @cached_property
+    def question_service(self) -> QuestionService:
+        return QuestionService(
+            answerer=self.answerer,
+            session_factory=self.session_factory,
+            retention_days=self.settings.retention_days,
         )

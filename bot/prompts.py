@@ -14,6 +14,17 @@ EXPECTED_FIELDS: dict[str, frozenset[str]] = {
     "empty_index": frozenset(),
     "answer_system": frozenset(),
     "answer_user": frozenset({"question", "passages"}),
+    # Slack replies
+    "slack_error": frozenset(),
+    "attachments": frozenset(),
+    "escalated": frozenset(),
+    "already_escalated": frozenset(),
+    "no_team_channel": frozenset({"help_channel"}),
+    "feedback_thanks": frozenset(),
+    "feedback_unhelpful": frozenset(),
+    "ask_usage": frozenset(),
+    "greeting": frozenset(),
+    "expired": frozenset(),
 }
 
 

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
+from slack_emulator import SlackEmulator
+from slackbed import SIGNING_SECRET, TEAM_CHANNEL, BotServer
 
 from bot.config import Settings
 from bot.container import Container
+from bot.slack.app import build_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL_VAR = "CHANGEBOT_TEST_POSTGRES_URL"
@@ -62,7 +65,9 @@ def make_settings(**values) -> Settings:
 def _no_changebot_env(monkeypatch):
     """A developer's own CHANGEBOT_* variables must not leak into the tests."""
     for name in list(os.environ):
-        if name.startswith("CHANGEBOT_") and name != POSTGRES_URL_VAR:
+        if (name.startswith("CHANGEBOT_") and name != POSTGRES_URL_VAR) or name.startswith(
+            "SLACK_"
+        ):
             monkeypatch.delenv(name)
 
 
@@ -247,3 +252,36 @@ def db_engine(request, tmp_path):
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+# -- Slack scenarios: the emulator and the app over real HTTP ------------------------------
+@pytest.fixture
+def slack():
+    with SlackEmulator() as emulator:
+        emulator.users.update(
+            {"U1": {"id": "U1", "real_name": "Ana"}, "U2": {"id": "U2", "real_name": "Ben"}}
+        )
+        yield emulator
+
+
+@pytest.fixture
+def slack_container(make_container, kb, slack):
+    container = make_container(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.base_url,
+        change_team_channel=TEAM_CHANNEL,
+        workers=4,
+        slack_retries=2,
+    )
+    container.indexer.ingest(kb)
+    return container
+
+
+@pytest.fixture
+def bot(slack_container, slack):
+    app = build_app(slack_container)
+    with BotServer(app) as server:
+        server.container = slack_container
+        server.slack = slack
+        yield server

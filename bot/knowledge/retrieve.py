@@ -316,6 +316,37 @@ class HybridRetriever:
                 emb = np.asarray(emb, dtype=np.float32)
                 hit.dense = float(emb @ query / (np.linalg.norm(emb) * np.linalg.norm(query)))
 
+    # -- what the playbook holds (App Home, suggested prompts) ------------------------------
+    def faq_examples(self, limit: int = 4) -> list[str]:
+        """FAQ questions to suggest, from the most recently updated FAQs first."""
+        self.refresh()
+        seen: dict[str, str] = {}
+        for chunk in self.chunks:
+            question = chunk.metadata.get("faq_question")
+            if question and question not in seen:
+                seen[question] = chunk.metadata.get("updated") or ""
+        ordered = sorted(seen, key=lambda q: (seen[q], -len(q)), reverse=True)
+        return ordered[:limit]
+
+    def documents(self, doc_type: str | None = None, limit: int = 5) -> list[dict]:
+        """Distinct documents (title, path, updated, url), newest first."""
+        self.refresh()
+        docs: dict[str, dict] = {}
+        for chunk in self.chunks:
+            meta = chunk.metadata
+            if doc_type and meta.get("type") != doc_type:
+                continue
+            docs.setdefault(
+                meta.get("source", ""),
+                {
+                    "title": meta.get("title", ""),
+                    "path": meta.get("source", ""),
+                    "updated": meta.get("updated", ""),
+                    "url": meta.get("url", ""),
+                },
+            )
+        return sorted(docs.values(), key=lambda d: (d["updated"], d["title"]), reverse=True)[:limit]
+
     def faq_answer(self, hit: Hit) -> str:
         """The whole approved answer of an FAQ entry, even when it was split into chunks."""
         question = hit.metadata.get("faq_question")

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, String, UniqueConstraint
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -25,3 +37,64 @@ class IndexRecord(Base):
     key: Mapped[str] = mapped_column(String(255))
     group_id: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class SlackEvent(Base):
+    """Event ids already handled, so Slack's retries of one event give one answer."""
+
+    __tablename__ = "slack_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Interaction(Base):
+    """One question and the answer the bot gave (the knowledge-gap report reads these)."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_thread", "channel_id", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    surface: Mapped[str] = mapped_column(String(32))  # dm | mention | command | assistant | cli
+    user_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64), default="")
+    thread_ts: Mapped[str] = mapped_column(String(32), default="")
+    reply_ts: Mapped[str] = mapped_column(String(32), default="")
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    confident: Mapped[bool] = mapped_column(Boolean)
+    evidence: Mapped[float] = mapped_column(Float, default=0.0)
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Feedback(Base):
+    """👍 / 👎 on an answer; one per person per answer (a second click changes it)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("interaction_id", "user_id", name="uq_feedback_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Escalation(Base):
+    """A question handed to the change team; one per answer, however often it is clicked."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), unique=True
+    )
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    team_channel_id: Mapped[str] = mapped_column(String(64), default="")
+    team_message_ts: Mapped[str] = mapped_column(String(32), default="", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | answered
+    answered_by: Mapped[str] = mapped_column(String(64), default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

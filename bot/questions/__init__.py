@@ -1,0 +1,1 @@
+"""Questions people ask, the answers given, feedback and escalations. No slack_bolt here."""

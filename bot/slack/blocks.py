@@ -1,0 +1,200 @@
+"""Pure functions: domain objects -> Block Kit JSON. No Slack calls, no I/O."""
+
+from __future__ import annotations
+
+import re
+
+from bot.knowledge.answer import Answer, Source
+
+SECTION_LIMIT = 2900  # Slack's section text limit is 3000 characters
+
+HELPFUL = "feedback_helpful"
+NOT_HELPFUL = "feedback_not_helpful"
+ESCALATE = "escalate"
+SHARE = "share_to_channel"
+MARK_ANSWERED = "mark_answered"
+
+
+def slack_mrkdwn(text: str) -> str:
+    """Markdown from the playbook -> Slack mrkdwn (bold, links, headings)."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
+    text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.M)
+    return text
+
+
+def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def source_line(source: Source) -> str:
+    label = source.title + (f" — {source.section}" if source.section else "")
+    label = label.replace("<", "‹").replace(">", "›").replace("|", "¦")
+    if source.url:
+        return f"[{source.number}] <{source.url}|{label}>"
+    return f"[{source.number}] {label} (`{source.path}`)"
+
+
+def answer_fallback_text(answer: Answer) -> str:
+    """Plain text for notifications and clients that cannot show blocks."""
+    return _clip(answer.text, 300)
+
+
+def answer_blocks(
+    answer: Answer, interaction_id: int, *, shareable: bool = False, asked_by: str | None = None
+) -> list[dict]:
+    """The answer, its numbered sources and the feedback / escalation buttons."""
+    blocks: list[dict] = []
+    if asked_by:
+        blocks.append(_context(f"<@{asked_by}> asked: {_clip(answer.question, 500)}"))
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(slack_mrkdwn(answer.text))}}
+    )
+    if answer.sources and answer.kind != "empty":
+        label = "Sources" if answer.confident else "Closest passages I found"
+        lines = "\n".join(source_line(s) for s in answer.sources)
+        blocks.append(_context(_clip(f"*{label}*\n{lines}", 2900)))
+    value = str(interaction_id)
+    escalate = _button("Ask the change team", ESCALATE, value, style="primary")
+    buttons = [
+        _button("👍 Helpful", HELPFUL, value),
+        _button("👎 Not helpful", NOT_HELPFUL, value),
+    ]
+    # When the bot has no answer, asking a person is the first thing offered.
+    buttons = [escalate, *buttons] if not answer.confident else [*buttons, escalate]
+    if shareable:
+        buttons.append(_button("Share to channel", SHARE, value))
+    blocks.append({"type": "actions", "block_id": f"answer:{interaction_id}", "elements": buttons})
+    return blocks
+
+
+def shared_answer_blocks(answer_text: str, sources: list[dict], asked_by: str, question: str):
+    """An answer re-posted publicly from /ask (sources as stored with the interaction)."""
+    lines = "\n".join(
+        f"[{n}] {s.get('title', '')}" + (f" — {s['section']}" if s.get("section") else "")
+        for n, s in enumerate(sources, start=1)
+    )
+    blocks = [
+        _context(f"<@{asked_by}> asked: {_clip(question, 500)}"),
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(slack_mrkdwn(answer_text))}},
+    ]
+    if lines:
+        blocks.append(_context(_clip(f"*Sources*\n{lines}")))
+    return blocks
+
+
+def escalation_blocks(
+    *, escalation_id: int, asker: str, question: str, answer_text: str, confident: bool
+) -> list[dict]:
+    """What the change team sees in its channel."""
+    verdict = "The bot answered:" if confident else "The bot found no answer in the playbook."
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "Question for the change team"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _clip(f"*From* <@{asker}>\n>{question}")},
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": _clip(
+                    f"*{verdict}*\n{slack_mrkdwn(answer_text)}" if confident else f"*{verdict}*"
+                ),
+            },
+        },
+        _context("Reply in this thread and the bot passes your answer on to the asker."),
+        {
+            "type": "actions",
+            "block_id": f"escalation:{escalation_id}",
+            "elements": [
+                _button("Mark answered", MARK_ANSWERED, str(escalation_id), style="primary")
+            ],
+        },
+    ]
+
+
+def escalation_closed_blocks(blocks: list[dict], answered_by: str) -> list[dict]:
+    """The same message with the button replaced by who closed it."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    return [*kept, _context(f"✅ Marked answered by <@{answered_by}>")]
+
+
+def relay_blocks(reply_text: str, responder: str, question: str) -> list[dict]:
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": _clip(
+                    f"<@{responder}> from the change team answered your question "
+                    f"“{_clip(question, 200)}”:\n\n{reply_text}"
+                ),
+            },
+        }
+    ]
+
+
+def home_view(*, examples: list[str], announcements: list[dict], help_channel: str) -> dict:
+    """The App Home tab: what the bot does, example questions, latest announcements."""
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your change-programme guide"}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    "I answer questions from the change playbook — roadmaps, FAQs, training and "
+                    "policies — and always show where the answer comes from.\n"
+                    "• Send me a direct message\n"
+                    "• Mention me in a channel: I answer in the thread and follow it\n"
+                    "• Type `/ask your question` anywhere (only you see the answer)\n"
+                    f"• No answer? Press *Ask the change team*, or ask in {help_channel}"
+                ),
+            },
+        },
+    ]
+    if examples:
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*Try asking*\n" + "\n".join(f"• {q}" for q in examples),
+                },
+            }
+        )
+    blocks.append({"type": "divider"})
+    if announcements:
+        lines = []
+        for doc in announcements:
+            title = doc["title"]
+            link = f"<{doc['url']}|{title}>" if doc.get("url") else f"*{title}*"
+            date = f" — {doc['updated']}" if doc.get("updated") else ""
+            lines.append(f"• {link}{date}")
+        text = "*Latest announcements*\n" + "\n".join(lines)
+    else:
+        text = "*Latest announcements*\nNone in the playbook yet."
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}})
+    return {"type": "home", "blocks": blocks}
+
+
+def notice_blocks(text: str) -> list[dict]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}]
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict:
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button

@@ -1,0 +1,36 @@
+"""Posting an answer: shared by DMs, mentions, thread follow-ups and the assistant panel."""
+
+from __future__ import annotations
+
+from bot.slack.blocks import answer_blocks, answer_fallback_text
+
+
+def post_answer(
+    container,
+    client,
+    *,
+    question: str,
+    user_id: str,
+    channel: str,
+    thread_ts: str | None,
+    surface: str,
+    context: str | None = None,
+) -> str:
+    """Answer, post the reply (in `thread_ts` if given) and remember it. Returns the reply ts."""
+    asked = container.question_service.ask(
+        question,
+        user_id=user_id,
+        surface=surface,
+        channel_id=channel,
+        thread_ts=thread_ts or "",
+        context=context,
+    )
+    response = client.chat_postMessage(
+        channel=channel,
+        thread_ts=thread_ts,
+        text=answer_fallback_text(asked.answer),
+        blocks=answer_blocks(asked.answer, asked.interaction_id),
+        unfurl_links=False,
+    )
+    container.question_service.record_reply(asked.interaction_id, response["ts"])
+    return response["ts"]

@@ -1,0 +1,69 @@
+"""Starting the Slack app: Socket Mode by default, HTTP on request."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+HOW_TO = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…): your app's page > OAuth & Permissions",
+    "SLACK_APP_TOKEN": (
+        "an App-Level Token (xapp-…) with the connections:write scope: your app's page > "
+        "Basic Information > App-Level Tokens"
+    ),
+    "SLACK_SIGNING_SECRET": "the Signing Secret: your app's page > Basic Information",
+}
+
+
+def missing_credentials(settings, *, http: bool) -> list[str]:
+    needed = {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_SIGNING_SECRET" if http else "SLACK_APP_TOKEN": (
+            settings.slack_signing_secret if http else settings.slack_app_token
+        ),
+    }
+    return [name for name, value in needed.items() if not value]
+
+
+def warm_up(container) -> None:
+    """Load the model and the keyword index before the first question arrives."""
+    container.retriever.refresh()
+    container.embeddings.embed_query("warm up")
+
+
+def start_housekeeping(container) -> BackgroundScheduler:
+    """Hourly: forget handled event ids past Slack's retry window, apply retention."""
+    scheduler = BackgroundScheduler(daemon=True)
+    scheduler.add_job(container.question_service.purge, "interval", hours=1, id="purge")
+    scheduler.start()
+    container.question_service.purge()
+    return scheduler
+
+
+def run_socket_mode(container) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import build_app
+
+    app = build_app(container)
+    warm_up(container)
+    start_housekeeping(container)
+    log.info("Connecting to Slack in Socket Mode")
+    SocketModeHandler(app, container.settings.slack_app_token).start()
+
+
+def run_http(container, *, port: int, host: str = "0.0.0.0") -> None:
+    import uvicorn
+
+    from bot.slack.app import build_app
+    from bot.slack.http import SlackHttpApp
+
+    app = build_app(container)
+    warm_up(container)
+    start_housekeeping(container)
+    asgi = SlackHttpApp(app, signing_secret=container.settings.slack_signing_secret)
+    log.info("Serving Slack events on http://%s:%s/slack/events", host, port)
+    uvicorn.run(asgi, host=host, port=port, log_level="info")
