@@ -4,11 +4,14 @@ folder and a record-manager database on SQLite and (when available) PostgreSQL."
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
 import textwrap
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -285,3 +288,58 @@ def bot(slack_container, slack):
         server.container = slack_container
         server.slack = slack
         yield server
+
+
+# -- response_url receiver (Bolt's respond) ---------------------------------------------
+
+
+class ResponseUrls:
+    """Stands in for hooks.slack.com: records what the app posts to a command's or a button's
+    `response_url` (Bolt's `respond`)."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        self._cond = threading.Condition()
+        received = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = {"raw": raw}
+                with received._cond:
+                    received.posts.append({"path": self.path, "body": body})
+                    received._cond.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, name: str = "hook") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{name}"
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[dict]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.posts) >= count, timeout):
+                raise AssertionError(f"expected {count} response_url post(s), got {self.posts}")
+            return list(self.posts)
+
+
+@pytest.fixture
+def response_urls():
+    receiver = ResponseUrls()
+    receiver.thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()

@@ -116,3 +116,166 @@ def dm_event(text: str, *, event_id: str, user: str = "U1", thread_ts: str | Non
         event["thread_ts"] = thread_ts
     payload["event_id"] = event_id
     return payload
+
+
+# -- payload builders for scenario tests (shapes from tests/payloads) ----------------------
+def unique_event_id() -> str:
+    return f"Ev{next(_ts):08d}"
+
+
+def mention_event(
+    text: str,
+    *,
+    event_id: str | None = None,
+    user: str = "U1",
+    channel: str = "C111",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+) -> dict:
+    """An app_mention callback (event_app_mention.json) in a public channel."""
+    payload = load_payload("event_app_mention")
+    event = payload["event"]
+    ts = ts or next_ts()
+    event.update({"text": text, "user": user, "channel": channel, "ts": ts, "event_ts": ts})
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    payload["event_id"] = event_id or unique_event_id()
+    return payload
+
+
+def message_event(
+    text: str | None,
+    *,
+    event_id: str | None = None,
+    user: str | None = "U1",
+    channel: str = "C111",
+    channel_type: str = "channel",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    **fields,
+) -> dict:
+    """A `message` callback (event_message_im.json's shape) in any kind of conversation.
+
+    Extra keyword arguments (subtype, bot_id, files, message, ...) go into the event as is;
+    `user=None` leaves the user out, as Slack does for message_changed and friends."""
+    payload = load_payload("event_message_im")
+    event = payload["event"]
+    for key in ("thread_ts", "parent_user_id", "user", "text"):
+        event.pop(key, None)
+    ts = ts or next_ts()
+    event.update({"channel": channel, "channel_type": channel_type, "ts": ts, "event_ts": ts})
+    if user is not None:
+        event["user"] = user
+    if text is not None:
+        event["text"] = text
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    event.update(fields)
+    payload["event_id"] = event_id or unique_event_id()
+    return payload
+
+
+def app_home_opened_event(*, user: str = "U1", event_id: str | None = None) -> dict:
+    payload = load_payload("event_app_home_opened_home")
+    payload["event"]["user"] = user
+    payload["event_id"] = event_id or unique_event_id()
+    return payload
+
+
+def assistant_thread_started_event(
+    *,
+    user: str = "U1",
+    channel: str = "D111",
+    thread_ts: str = "1726133698.626339",
+    event_id: str | None = None,
+) -> dict:
+    payload = load_payload("event_assistant_thread_started")
+    thread = payload["event"]["assistant_thread"]
+    thread.update({"user_id": user, "channel_id": channel, "thread_ts": thread_ts})
+    payload["event_id"] = event_id or unique_event_id()
+    return payload
+
+
+def assistant_message_event(
+    text: str,
+    *,
+    user: str = "U1",
+    channel: str = "D111",
+    thread_ts: str = "1726133698.626339",
+    event_id: str | None = None,
+) -> dict:
+    """A user's message inside an assistant thread (event_message_im.json as is, re-addressed)."""
+    payload = load_payload("event_message_im")
+    event = payload["event"]
+    ts = next_ts()
+    event.update(
+        {
+            "text": text,
+            "user": user,
+            "parent_user_id": user,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "ts": ts,
+            "event_ts": ts,
+        }
+    )
+    payload["event_id"] = event_id or unique_event_id()
+    return payload
+
+
+def command_fields(
+    text: str,
+    *,
+    command: str = "/ask",
+    user: str = "U1",
+    channel: str = "C111",
+    response_url: str | None = None,
+) -> dict:
+    """Form fields of a slash command (slash_command.json's `parsed`)."""
+    fields = dict(load_payload("slash_command")["parsed"])
+    fields.update({"command": command, "text": text, "user_id": user, "channel_id": channel})
+    if response_url is not None:
+        fields["response_url"] = response_url
+    return fields
+
+
+def block_action(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U1",
+    channel: str = "C111",
+    message: dict | None = None,
+    response_url: str | None = None,
+) -> dict:
+    """A button click (interactive_block_actions.json).
+
+    With `message` (a message as the emulator stored it) the click is on that message;
+    without, it is on an ephemeral message, which Slack sends without a `message` field."""
+    payload = load_payload("interactive_block_actions")
+    payload["user"].update({"id": user, "username": user.lower(), "name": user.lower()})
+    payload["channel"] = {"id": channel, "name": channel.lower()}
+    container = {"type": "message", "channel_id": channel}
+    if message is not None:
+        container.update(message_ts=message["ts"], is_ephemeral=False)
+        if message.get("thread_ts"):
+            container["thread_ts"] = message["thread_ts"]
+        payload["message"] = copy.deepcopy(message)
+    else:
+        container.update(message_ts=next_ts(), is_ephemeral=True)
+    payload["container"] = container
+    if response_url is not None:
+        payload["response_url"] = response_url
+    action = payload["actions"][0]
+    action.update({"action_id": action_id, "value": value, "action_ts": next_ts()})
+    block_id = (message and _block_id_of(message, action_id)) or "b"
+    action["block_id"] = block_id
+    return payload
+
+
+def _block_id_of(message: dict, action_id: str) -> str | None:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return block.get("block_id")
+    return None

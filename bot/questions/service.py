@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +23,7 @@ Clock = Callable[[], dt.datetime]
 # A follow-up this short, or one that leans on what came before, gets the earlier
 # question as context ("and what about managers?").
 _ELLIPTICAL = re.compile(
-    r"^\s*(and|but|also|what about|how about|what if|then|so|same for|ok(ay)?|why)\b", re.I
+    r"^\s*(and|but|also|what about|how about|what if|then|so|same for|ok(ay)?)\b", re.I
 )
 
 
@@ -110,7 +110,11 @@ class QuestionService:
         with self.sessions() as session:
             return session.scalars(
                 select(Interaction)
-                .where(Interaction.channel_id == channel_id, Interaction.thread_ts == thread_ts)
+                .where(
+                    Interaction.channel_id == channel_id,
+                    # the thread itself, or the thread under a top-level answer (DMs)
+                    or_(Interaction.thread_ts == thread_ts, Interaction.reply_ts == thread_ts),
+                )
                 .order_by(Interaction.id)
                 .limit(1)
             ).first()
@@ -125,6 +129,13 @@ class QuestionService:
     # -- feedback and escalation ------------------------------------------------------------
     def record_feedback(self, interaction_id: int, user_id: str, helpful: bool) -> bool:
         """Store 👍/👎 once per person; a second click changes it. Returns True if changed."""
+        try:
+            return self._record_feedback(interaction_id, user_id, helpful)
+        except IntegrityError:
+            # Two overlapping clicks: the other one inserted first; update it instead.
+            return self._record_feedback(interaction_id, user_id, helpful)
+
+    def _record_feedback(self, interaction_id: int, user_id: str, helpful: bool) -> bool:
         with self.sessions.begin() as session:
             if session.get(Interaction, interaction_id) is None:
                 raise NotFound(f"answer {interaction_id} not found")
@@ -195,17 +206,22 @@ class QuestionService:
         return tuple(row) if row else None
 
     def mark_answered(self, escalation_id: int, user_id: str) -> tuple[Escalation, bool]:
-        """Close an escalation; returns (escalation, changed) so a double click is harmless."""
+        """Close an escalation; returns (escalation, changed) so a double click is harmless.
+
+        A conditional UPDATE decides: of two clicks at the same moment only one changes it.
+        """
         with self.sessions.begin() as session:
+            result = session.execute(
+                update(Escalation)
+                .where(Escalation.id == escalation_id, Escalation.status == "open")
+                .values(status="answered", answered_by=user_id, answered_at=self.clock())
+            )
+            changed = (result.rowcount or 0) == 1
+        with self.sessions() as session:
             escalation = session.get(Escalation, escalation_id)
-            if escalation is None:
-                raise NotFound(f"escalation {escalation_id} not found")
-            if escalation.status == "answered":
-                return escalation, False
-            escalation.status = "answered"
-            escalation.answered_by = user_id
-            escalation.answered_at = self.clock()
-            return escalation, True
+        if escalation is None:
+            raise NotFound(f"escalation {escalation_id} not found")
+        return escalation, changed
 
     # -- housekeeping ----------------------------------------------------------------------
     def first_time_event(self, event_id: str) -> bool:

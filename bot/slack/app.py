@@ -90,7 +90,7 @@ def _error_handler(container):
             if user and channel and thread_ts is None:
                 client.chat_postEphemeral(channel=channel, user=user, text=text)
             elif channel:
-                client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+                client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, text=text)
         except Exception:
             logger.exception("Could not send the apology either")
 
@@ -101,6 +101,8 @@ def _where(body: dict) -> tuple[str, str | None, str | None] | None:
     """(channel, thread_ts or None for ephemeral, user) of the request that failed."""
     event = body.get("event")
     if isinstance(event, dict) and event.get("channel"):
+        if event.get("channel_type") == "im" and not event.get("thread_ts"):
+            return event["channel"], "", None  # DMs are answered top-level
         return event["channel"], event.get("thread_ts") or event.get("ts"), None
     if body.get("command"):
         return body.get("channel_id", ""), None, body.get("user_id")

@@ -24,12 +24,25 @@ def slack_mrkdwn(text: str) -> str:
 
 
 def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]  # never leave half a link
+    return cut.rstrip() + "…"
+
+
+def escape(text: str) -> str:
+    """User-typed text shown by the bot: no accidental @channel pings or broken markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _label(text: str) -> str:
+    return text.replace("<", "‹").replace(">", "›").replace("|", "¦")
 
 
 def source_line(source: Source) -> str:
-    label = source.title + (f" — {source.section}" if source.section else "")
-    label = label.replace("<", "‹").replace(">", "›").replace("|", "¦")
+    label = _label(source.title + (f" — {source.section}" if source.section else ""))
     if source.url:
         return f"[{source.number}] <{source.url}|{label}>"
     return f"[{source.number}] {label} (`{source.path}`)"
@@ -46,7 +59,7 @@ def answer_blocks(
     """The answer, its numbered sources and the feedback / escalation buttons."""
     blocks: list[dict] = []
     if asked_by:
-        blocks.append(_context(f"<@{asked_by}> asked: {_clip(answer.question, 500)}"))
+        blocks.append(_context(f"<@{asked_by}> asked: {_clip(escape(answer.question), 500)}"))
     blocks.append(
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip(slack_mrkdwn(answer.text))}}
     )
@@ -71,11 +84,11 @@ def answer_blocks(
 def shared_answer_blocks(answer_text: str, sources: list[dict], asked_by: str, question: str):
     """An answer re-posted publicly from /ask (sources as stored with the interaction)."""
     lines = "\n".join(
-        f"[{n}] {s.get('title', '')}" + (f" — {s['section']}" if s.get("section") else "")
+        f"[{n}] " + _label(s.get("title", "") + (f" — {s['section']}" if s.get("section") else ""))
         for n, s in enumerate(sources, start=1)
     )
     blocks = [
-        _context(f"<@{asked_by}> asked: {_clip(question, 500)}"),
+        _context(f"<@{asked_by}> asked: {_clip(escape(question), 500)}"),
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip(slack_mrkdwn(answer_text))}},
     ]
     if lines:
@@ -92,7 +105,7 @@ def escalation_blocks(
         {"type": "header", "text": {"type": "plain_text", "text": "Question for the change team"}},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _clip(f"*From* <@{asker}>\n>{question}")},
+            "text": {"type": "mrkdwn", "text": _clip(f"*From* <@{asker}>\n>{escape(question)}")},
         },
         {
             "type": "section",
@@ -128,7 +141,7 @@ def relay_blocks(reply_text: str, responder: str, question: str) -> list[dict]:
                 "type": "mrkdwn",
                 "text": _clip(
                     f"<@{responder}> from the change team answered your question "
-                    f"“{_clip(question, 200)}”:\n\n{reply_text}"
+                    f"“{_clip(escape(question), 200)}”:\n\n{reply_text}"
                 ),
             },
         }
@@ -169,7 +182,7 @@ def home_view(*, examples: list[str], announcements: list[dict], help_channel: s
     if announcements:
         lines = []
         for doc in announcements:
-            title = doc["title"]
+            title = _label(doc["title"])
             link = f"<{doc['url']}|{title}>" if doc.get("url") else f"*{title}*"
             date = f" — {doc['updated']}" if doc.get("updated") else ""
             lines.append(f"• {link}{date}")

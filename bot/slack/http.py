@@ -49,7 +49,8 @@ class SlackHttpApp:
         headers = _headers(scope)
         timestamp = headers.get("x-slack-request-timestamp", [""])[0].strip()
         signature = headers.get("x-slack-signature", [""])[0].strip()
-        if not (timestamp.isdigit() and signature) or not self.verifier.is_valid(
+        plausible = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
+        if not (plausible and signature) or not self.verifier.is_valid(
             body=body, timestamp=timestamp, signature=signature
         ):
             await _send(send, 401, b"invalid signature")

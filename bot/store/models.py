@@ -98,3 +98,37 @@ class Escalation(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | answered
     answered_by: Mapped[str] = mapped_column(String(64), default="")
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OutboxMessage(Base):
+    """One message to one recipient of one campaign; the unit the delivery worker sends.
+
+    `key` (campaign:recipient[:op]) is unique, so enqueueing twice never sends twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    campaign: Mapped[str] = mapped_column(String(128), index=True)
+    recipient: Mapped[str] = mapped_column(String(64))  # user id (DM) or channel id
+    op: Mapped[str] = mapped_column(String(16), default="post")  # post | update | delete
+    payload: Mapped[dict] = mapped_column(JSON)  # text, blocks, target channel/ts for edits
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    channel_id: Mapped[str] = mapped_column(String(64), default="")
+    message_ts: Mapped[str] = mapped_column(String(32), default="")
+    last_error: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DmChannel(Base):
+    """Cached DM channel ids: conversations.open once per person, not once per message."""
+
+    __tablename__ = "dm_channels"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))

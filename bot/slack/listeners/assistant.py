@@ -20,6 +20,12 @@ def register(app: App, container) -> None:
     @assistant.user_message
     def handle_user_message(payload, client, set_status, context):
         text = " ".join((payload.get("text") or "").split())
+        if payload.get("files"):
+            client.chat_postMessage(
+                channel=payload["channel"],
+                thread_ts=payload["thread_ts"],
+                text=container.prompts.get("attachments").render(),
+            )
         if not text:
             return
         set_status("Looking through the playbook…")

@@ -40,6 +40,12 @@ def register(app: App, container) -> None:
         if event.get("bot_id") or event.get("subtype") not in _ANSWERABLE_SUBTYPES:
             return
         thread_ts = event.get("thread_ts") or event["ts"]
+        if (
+            settings.change_team_channel == event["channel"]
+            and event.get("thread_ts")
+            and service.escalation_for_team_thread(event["channel"], event["thread_ts"])
+        ):
+            return  # a change-team reply: the message listener relays it
         tell_about_files(event, client, thread_ts)
         text = question_text(event.get("text"))
         if not text:
@@ -116,8 +122,9 @@ def register(app: App, container) -> None:
         if found is None:
             return
         escalation, interaction = found
-        blocks = relay_blocks(event.get("text", ""), event["user"], interaction.question)
-        fallback = f"The change team answered your question: {event.get('text', '')[:200]}"
+        reply = question_text(event.get("text"))
+        blocks = relay_blocks(reply, event["user"], interaction.question)
+        fallback = f"The change team answered your question: {reply[:200]}"
         if interaction.surface == "command" or not interaction.channel_id:
             dm = client.conversations_open(users=interaction.user_id)["channel"]["id"]
             client.chat_postMessage(channel=dm, text=fallback, blocks=blocks)

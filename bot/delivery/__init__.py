@@ -1,0 +1,1 @@
+"""The outbox: durable, rate-limited, idempotent sending to Slack (surveys and broadcasts)."""

@@ -1,0 +1,215 @@
+"""Outbox rows in the database: enqueue once, claim what is due, record the outcome.
+
+A row moves pending -> sending -> sent | failed. `sending` is written before the
+Slack call, so a crash leaves evidence: such a row is verified against the
+recipient's DM history before it is ever sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.store.models import DmChannel, OutboxMessage
+
+Clock = Callable[[], dt.datetime]
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What to send to one recipient. `op` post | update | delete (edits target channel/ts)."""
+
+    recipient: str
+    payload: dict
+    op: str = "post"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    campaign: str
+    recipient: str
+    op: str
+    payload: dict
+    attempts: int
+    channel_id: str
+    was_interrupted: bool  # it was "sending" when the process stopped
+
+
+class Outbox:
+    def __init__(self, *, session_factory: sessionmaker[Session], clock: Clock = utcnow):
+        self.sessions = session_factory
+        self.clock = clock
+
+    def enqueue(self, campaign: str, envelopes: Iterable[Envelope], *, at=None) -> int:
+        """Add one row per (campaign, recipient, op); existing keys are left alone.
+
+        Returns how many rows were new — a double click enqueues nothing the second time.
+        """
+        now = self.clock()
+        rows = [
+            {
+                "key": delivery_key(campaign, e.recipient, e.op),
+                "campaign": campaign,
+                "recipient": e.recipient,
+                "op": e.op,
+                "payload": e.payload,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": at or now,
+                "channel_id": "",
+                "message_ts": "",
+                "last_error": "",
+                "created_at": now,
+            }
+            for e in envelopes
+        ]
+        added = 0
+        with self.sessions.begin() as session:
+            insert = (
+                postgresql.insert
+                if session.get_bind().dialect.name == "postgresql"
+                else sqlite.insert
+            )
+            for start in range(0, len(rows), 500):
+                result = session.execute(
+                    insert(OutboxMessage)
+                    .values(rows[start : start + 500])
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(OutboxMessage.id)
+                )
+                added += len(result.all())
+        return added
+
+    def recover_interrupted(self) -> int:
+        """After a restart: rows left in `sending` become due again, flagged for a check."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == SENDING)
+                .values(status=PENDING, last_error="interrupted: verify before resending")
+            )
+            return result.rowcount or 0
+
+    def claim(self, limit: int) -> list[Claimed]:
+        """Take up to `limit` due rows and mark them `sending` (one worker per database)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            claimed = []
+            for row in rows:
+                claimed.append(
+                    Claimed(
+                        id=row.id,
+                        key=row.key,
+                        campaign=row.campaign,
+                        recipient=row.recipient,
+                        op=row.op,
+                        payload=row.payload,
+                        attempts=row.attempts,
+                        channel_id=row.channel_id,
+                        was_interrupted=row.last_error.startswith("interrupted"),
+                    )
+                )
+                row.status = SENDING
+        return claimed
+
+    def mark_sent(self, row_id: int, channel_id: str, ts: str) -> None:
+        self._set(
+            row_id,
+            status=SENT,
+            channel_id=channel_id,
+            message_ts=ts,
+            sent_at=self.clock(),
+            last_error="",
+        )
+
+    def mark_retry(self, row_id: int, error: str, *, delay: float, count_attempt: bool = True):
+        with self.sessions.begin() as session:
+            row = session.get(OutboxMessage, row_id)
+            row.status = PENDING
+            row.last_error = error[:255]
+            row.next_attempt_at = self.clock() + dt.timedelta(seconds=delay)
+            if count_attempt:
+                row.attempts += 1
+
+    def mark_failed(self, row_id: int, error: str) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(OutboxMessage, row_id)
+            row.status = FAILED
+            row.last_error = error[:255]
+            row.attempts += 1
+
+    def cancel(self, campaign: str) -> int:
+        """Stop what has not gone out yet (e.g. a recalled broadcast)."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.campaign == campaign, OutboxMessage.status == PENDING)
+                .values(status=CANCELLED)
+            )
+            return result.rowcount or 0
+
+    def counts(self, campaign: str | None = None) -> dict[str, int]:
+        query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        if campaign is not None:
+            query = query.where(OutboxMessage.campaign == campaign)
+        with self.sessions() as session:
+            return {status: count for status, count in session.execute(query)}
+
+    def due_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).where(OutboxMessage.status == PENDING))
+
+    def sent_messages(self, campaign: str, op: str = "post") -> list[OutboxMessage]:
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(OutboxMessage).where(
+                        OutboxMessage.campaign == campaign,
+                        OutboxMessage.op == op,
+                        OutboxMessage.status == SENT,
+                    )
+                )
+            )
+
+    # -- DM channel cache --------------------------------------------------------------
+    def dm_channel(self, user_id: str) -> str | None:
+        with self.sessions() as session:
+            row = session.get(DmChannel, user_id)
+            return row.channel_id if row else None
+
+    def remember_dm_channel(self, user_id: str, channel_id: str) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(DmChannel, user_id)
+            if row is None:
+                session.add(DmChannel(user_id=user_id, channel_id=channel_id))
+            else:
+                row.channel_id = channel_id
+
+    def _set(self, row_id: int, **values) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+            )
+
+
+def delivery_key(campaign: str, recipient: str, op: str = "post") -> str:
+    return f"{campaign}:{recipient}" if op == "post" else f"{campaign}:{recipient}:{op}"

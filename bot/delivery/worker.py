@@ -1,0 +1,249 @@
+"""The delivery worker: drains the outbox within Slack's rate limits, never twice.
+
+- A token bucket paces sends; a 429 pauses the whole bucket for Retry-After.
+- 5xx, timeouts and dropped connections are retried with exponential backoff.
+- Permanent errors (user_not_found, account_inactive, cannot_dm_bot, …) are
+  recorded and never retried.
+- Every DM carries its delivery key in Slack message metadata; a row that was
+  interrupted mid-send is first looked for in the recipient's DM history.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.delivery.outbox import Claimed, Outbox
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "changebot_delivery"
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "cannot_dm_bot",
+        "user_disabled",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "cant_delete_message",
+        "restricted_action",
+        "not_allowed_token_type",
+        "missing_scope",
+        "invalid_auth",
+        "not_authed",
+    }
+)
+
+
+class TokenBucket:
+    """`rate` sends per second on average, bursts up to `capacity`; pausable as a whole."""
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        capacity: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.capacity = capacity or max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.sleep = sleep
+        self.updated = clock()
+        self.paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self.paused_until = max(self.paused_until, self.clock() + seconds)
+            self.tokens = 0.0
+
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for a token; False if `stop` was set while waiting."""
+        while True:
+            with self._lock:
+                now = self.clock()
+                if now >= self.paused_until:
+                    self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                    self.updated = now
+                    if self.tokens >= 1.0:
+                        self.tokens -= 1.0
+                        return True
+                    wait = (1.0 - self.tokens) / self.rate
+                else:
+                    self.updated = self.paused_until
+                    wait = self.paused_until - now
+            if stop is not None and stop.is_set():
+                return False
+            self.sleep(min(wait, 0.5))
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        client: WebClient,
+        rate_per_second: float = 1.0,
+        max_attempts: int = 6,
+        backoff_seconds: float = 2.0,
+        batch_size: int = 50,
+        bucket: TokenBucket | None = None,
+        on_sent: Callable[[Claimed, str, str], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.bucket = bucket or TokenBucket(rate=rate_per_second)
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.batch_size = batch_size
+        self.on_sent = on_sent
+        self.stop_event = threading.Event()
+
+    # -- loop ----------------------------------------------------------------------------
+    def start(self) -> threading.Thread:
+        self.outbox.recover_interrupted()
+        thread = threading.Thread(target=self.run_forever, name="delivery", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run_forever(self, idle_seconds: float = 1.0) -> None:
+        while not self.stop_event.is_set():
+            try:
+                sent = self.run_once()
+            except Exception:
+                log.exception("Delivery loop failed; retrying shortly")
+                sent = 0
+            if sent == 0:
+                self.stop_event.wait(idle_seconds)
+
+    def run_once(self) -> int:
+        """Send what is due now; returns how many rows were handled."""
+        handled = 0
+        for row in self.outbox.claim(self.batch_size):
+            if not self.bucket.acquire(self.stop_event):
+                self.outbox.mark_retry(
+                    row.id, "stopped before sending", delay=0, count_attempt=False
+                )
+                continue
+            self.deliver(row)
+            handled += 1
+        return handled
+
+    def drain(self, *, timeout: float | None = None) -> None:
+        """Send until nothing is due (rows waiting for a later retry time are waited for)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.outbox.due_count():
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("outbox not drained in time")
+            if self.run_once() == 0:
+                time.sleep(0.05)
+
+    # -- one row -------------------------------------------------------------------------
+    def deliver(self, row: Claimed) -> None:
+        try:
+            channel = self._channel_for(row)
+            if row.op == "post":
+                ts = self._already_sent(row, channel) if row.was_interrupted else None
+                if ts is None:
+                    ts = self._post(row, channel)
+            elif row.op == "update":
+                ts = row.payload["ts"]
+                self.client.chat_update(
+                    channel=channel,
+                    ts=ts,
+                    text=row.payload.get("text", ""),
+                    blocks=row.payload.get("blocks"),
+                )
+            elif row.op == "delete":
+                ts = row.payload["ts"]
+                self.client.chat_delete(channel=channel, ts=ts)
+            else:
+                self.outbox.mark_failed(row.id, f"unknown op {row.op}")
+                return
+        except SlackApiError as exc:
+            self._handle_api_error(row, exc)
+            return
+        except (SlackRequestError, OSError, TimeoutError) as exc:
+            self._retry(row, f"connection: {type(exc).__name__}: {exc}")
+            return
+        self.outbox.mark_sent(row.id, channel, ts)
+        if self.on_sent is not None:
+            self.on_sent(row, channel, ts)
+
+    def _channel_for(self, row: Claimed) -> str:
+        if row.op != "post":
+            return row.payload["channel"]
+        if row.recipient[:1] in {"C", "G"}:
+            return row.recipient  # a channel post
+        cached = self.outbox.dm_channel(row.recipient)
+        if cached:
+            return cached
+        channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
+        self.outbox.remember_dm_channel(row.recipient, channel)
+        return channel
+
+    def _post(self, row: Claimed, channel: str) -> str:
+        response = self.client.chat_postMessage(
+            channel=channel,
+            text=row.payload.get("text", ""),
+            blocks=row.payload.get("blocks"),
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"delivery": row.key}},
+            unfurl_links=False,
+        )
+        return response["ts"]
+
+    def _already_sent(self, row: Claimed, channel: str) -> str | None:
+        """Did the interrupted attempt reach Slack? Look for our key in recent history."""
+        response = self.client.conversations_history(
+            channel=channel, limit=50, include_all_metadata=True
+        )
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("delivery") == row.key
+            ):
+                log.info("Delivery %s had reached Slack before the restart", row.key)
+                return message["ts"]
+        return None
+
+    def _handle_api_error(self, row: Claimed, exc: SlackApiError) -> None:
+        status = getattr(exc.response, "status_code", 200)
+        error = (exc.response.get("error") if exc.response is not None else None) or str(exc)
+        if status == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
+            self.bucket.pause(retry_after)
+            self.outbox.mark_retry(row.id, "ratelimited", delay=retry_after, count_attempt=False)
+        elif status >= 500:
+            self._retry(row, f"server error {status}")
+        elif error in PERMANENT_ERRORS:
+            self.outbox.mark_failed(row.id, error)
+        else:
+            self._retry(row, error)
+
+    def _retry(self, row: Claimed, error: str) -> None:
+        if row.attempts + 1 >= self.max_attempts:
+            self.outbox.mark_failed(row.id, f"gave up after {row.attempts + 1} attempts: {error}")
+            return
+        delay = min(self.backoff_seconds * (2**row.attempts), 300.0)
+        self.outbox.mark_retry(row.id, error, delay=delay)

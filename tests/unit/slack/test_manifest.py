@@ -1,0 +1,96 @@
+"""manifest.yml creates a Slack app that can do what the code does, and no more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+MANIFEST = Path(__file__).resolve().parents[3] / "manifest.yml"
+
+# What the code calls and listens to -> the bot scope each needs (None: no scope needed).
+WEB_API_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.open": "im:write",
+    "views.publish": None,
+    "auth.test": None,  # Bolt's token check at start-up
+    "conversations.replies": "im:history",  # Bolt's assistant thread-context store (DMs)
+    "assistant.threads.setStatus": "assistant:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setTitle": "assistant:write",
+}
+EVENT_SCOPES = {
+    "app_mention": "app_mentions:read",
+    "message.im": "im:history",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "app_home_opened": None,
+    "assistant_thread_started": "assistant:write",
+    "assistant_thread_context_changed": "assistant:write",
+}
+COMMAND_SCOPES = {"/ask": "commands"}
+REQUIRED_EVENTS = {"app_mention", "message.im", "app_home_opened", "assistant_thread_started"}
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    data = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def needed_scopes() -> set[str]:
+    tables = (WEB_API_SCOPES, EVENT_SCOPES, COMMAND_SCOPES)
+    return {scope for table in tables for scope in table.values() if scope}
+
+
+def test_manifest_names_the_app(manifest):
+    assert manifest["display_information"]["name"]
+    assert manifest["features"]["bot_user"]["display_name"]
+
+
+def test_manifest_has_the_ask_command(manifest):
+    commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    assert set(commands) == set(COMMAND_SCOPES)
+    assert commands["/ask"]["description"]
+
+
+def test_socket_mode_and_interactivity_are_on(manifest):
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True  # the feedback / escalate buttons
+
+
+def test_home_tab_and_messages_tab_are_on(manifest):
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
+    assert home["messages_tab_enabled"] is True
+    assert home["messages_tab_read_only_enabled"] is False  # people DM the bot
+
+
+def test_bot_events_include_what_the_listeners_handle(manifest):
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert len(events) == len(set(events))
+    assert set(events) >= REQUIRED_EVENTS
+    assert set(events) <= set(EVENT_SCOPES), "an event no listener handles"
+
+
+def test_every_subscribed_event_has_its_scope(manifest):
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    for event in events:
+        needed = EVENT_SCOPES[event]
+        assert needed is None or needed in scopes, f"{event} needs {needed}"
+
+
+def test_bot_scopes_are_exactly_what_the_code_uses(manifest):
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert len(scopes) == len(set(scopes))
+    assert set(scopes) == needed_scopes()
+
+
+def test_no_user_scopes_are_requested(manifest):
+    assert not manifest["oauth_config"]["scopes"].get("user")
