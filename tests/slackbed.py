@@ -279,3 +279,42 @@ def _block_id_of(message: dict, action_id: str) -> str | None:
             if element.get("action_id") == action_id:
                 return block.get("block_id")
     return None
+
+
+def view_state(view: dict, answers: dict[str, object]) -> dict:
+    """`view.state.values` as Slack sends it for `answers` ({block_id: value}) in `view`.
+
+    A radio_buttons / static_select answer is an option's `value` (the whole option is sent,
+    as Slack does); a plain_text_input answer is the typed text. Blocks left out are sent
+    empty, as Slack sends an input nobody touched."""
+    values: dict[str, dict] = {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind, answer = element["type"], answers.get(block["block_id"])
+        if kind in ("radio_buttons", "static_select"):
+            chosen = [o for o in element.get("options", []) if o["value"] == str(answer)]
+            if answer is not None and not chosen:
+                raise ValueError(f"{answer!r} is not an option of block {block['block_id']}")
+            state = {"type": kind, "selected_option": copy.deepcopy(chosen[0]) if chosen else None}
+        else:
+            state = {"type": kind, "value": None if answer is None else str(answer)}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values
+
+
+def view_submission(view: dict, answers: dict[str, object], *, user: str = "U1") -> dict:
+    """A modal's submit (interactive_view_submission.json) for `view` as the app opened it.
+
+    `view` is the view as the emulator stored it on views.open (id, hash, blocks,
+    private_metadata, callback_id); `answers` is {block_id: value}, see `view_state`."""
+    payload = load_payload("interactive_view_submission")
+    payload["user"].update({"id": user, "username": user.lower(), "name": user.lower()})
+    payload["trigger_id"] = f"{next_ts()}.valid"
+    submitted = payload["view"]
+    keys = ("id", "hash", "blocks", "private_metadata", "callback_id", "title", "submit", "close")
+    submitted.update({key: copy.deepcopy(view[key]) for key in keys if key in view})
+    submitted["root_view_id"] = submitted["id"]
+    submitted["state"] = {"values": view_state(view, answers)}
+    return payload

@@ -170,15 +170,33 @@ class Answerer:
         return sources
 
     def _faq_match(self, retrieval: Retrieval) -> tuple[Hit, float] | None:
+        """A close FAQ question — that also mentions the question's distinctive words.
+
+        Similar wording alone is not enough: "approve requests above €25,000" must not get
+        the €10,000 entry, nor "dbt access for Tax" the Facilities one.
+        """
         best: tuple[Hit, float] | None = None
         for hit in retrieval.hits[:5]:
             question = hit.metadata.get("faq_question")
             if not question:
                 continue
             similarity = self.retriever.faq_similarity(retrieval.query_vector, question)
-            if similarity >= self.faq_threshold and (best is None or similarity > best[1]):
-                best = (hit, similarity)
+            if similarity < self.faq_threshold or (best is not None and similarity <= best[1]):
+                continue
+            if self._distinctive_terms_missing(retrieval, hit):
+                continue
+            best = (hit, similarity)
         return best
+
+    def _distinctive_terms_missing(self, retrieval: Retrieval, hit: Hit) -> bool:
+        """True when a rare word of the question (idf in the top third) is not in the entry."""
+        idf = self.retriever.bm25.idf
+        terms = [t for t in set(retrieval.query_terms) if t in idf]
+        if not terms:
+            return False
+        cutoff = sorted(idf.values())[int(len(idf) * 2 / 3)] if idf else 0.0
+        present = set(tokens(hit.chunk.text))
+        return any(idf[t] >= cutoff and t not in present for t in terms)
 
     def _extractive(
         self, question: str, retrieval: Retrieval, sources: list[Source], evidence: float

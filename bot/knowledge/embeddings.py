@@ -30,9 +30,13 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def load_sentence_transformer(name: str, *, batch_size: int = 64) -> Embeddings:
+def load_sentence_transformer(name: str, *, batch_size: int = 64, threads: int = 0) -> Embeddings:
     """Load a sentence-transformers model through langchain-huggingface, offline when local."""
     path = resolve_model(name)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     if Path(path).exists():
         # A local model never needs the hub; make sure nothing tries to reach it.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -176,10 +176,15 @@ class HybridRetriever:
             questions = sorted(
                 {c.metadata["faq_question"] for c in chunks if c.metadata.get("faq_question")}
             )
-            vectors = self.embeddings.embed_documents(questions) if questions else []
-            self.faq_vectors = {
-                q: np.asarray(v, dtype=np.float32) for q, v in zip(questions, vectors, strict=True)
-            }
+            # Only questions not seen before are embedded; the rest keep their vectors.
+            new = [q for q in questions if q not in self.faq_vectors]
+            fresh = self.embeddings.embed_documents(new) if new else []
+            known = {**self.faq_vectors}
+            known.update(
+                {q: np.asarray(v, dtype=np.float32) for q, v in zip(new, fresh, strict=True)}
+            )
+            self.faq_vectors = {q: known[q] for q in questions}
+            vectors = [self.faq_vectors[q] for q in questions]
             self._faq_questions = questions
             self._faq_matrix = (
                 np.asarray(vectors, dtype=np.float32)

@@ -34,12 +34,45 @@ def warm_up(container) -> None:
     container.embeddings.embed_query("warm up")
 
 
+_CONTAINER = None  # the running container, for jobs kept in the persistent job store
+
+
+def pulse_tick() -> None:
+    """Scheduled every minute (persisted in the job store): plan, remind, close surveys."""
+    if _CONTAINER is not None:
+        _CONTAINER.pulse_planner.tick()
+
+
+def purge() -> None:
+    """Scheduled hourly: forget handled event ids past Slack's retry window, apply retention."""
+    if _CONTAINER is not None:
+        _CONTAINER.question_service.purge()
+
+
 def start_housekeeping(container) -> BackgroundScheduler:
-    """Hourly: forget handled event ids past Slack's retry window, apply retention."""
-    scheduler = BackgroundScheduler(daemon=True)
-    scheduler.add_job(container.question_service.purge, "interval", hours=1, id="purge")
+    """APScheduler with its SQLAlchemy job store in our database, plus the delivery worker."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    global _CONTAINER
+    _CONTAINER = container
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=container.engine)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        daemon=True,
+    )
+    scheduler.add_job(
+        "bot.slack.runner:pulse_tick",
+        "interval",
+        minutes=1,
+        id="pulse-tick",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "bot.slack.runner:purge", "interval", hours=1, id="purge", replace_existing=True
+    )
     scheduler.start()
-    container.question_service.purge()
+    purge()
+    container.delivery_worker.start()
     return scheduler
 
 

@@ -164,12 +164,15 @@ class SQLRecordManager(RecordManager):
         with self._sessions.begin() as session:
             session.execute(delete(IndexRecord).where(IndexRecord.namespace == self.namespace))
 
-    def fingerprint(self) -> tuple[int, float]:
-        """Changes whenever an ingest ran: lets readers in other processes notice."""
+    def fingerprint(self) -> tuple[int, int]:
+        """Changes when chunks were added or removed (not when an ingest changed nothing).
+
+        Refreshing a key updates it in place (same row id); a new chunk gets a new id.
+        """
         with self._sessions() as session:
             count, newest = session.execute(
-                select(func.count(), func.max(IndexRecord.updated_at)).where(
+                select(func.count(), func.max(IndexRecord.id)).where(
                     IndexRecord.namespace == self.namespace
                 )
             ).one()
-        return int(count), float(newest or 0.0)
+        return int(count), int(newest or 0)

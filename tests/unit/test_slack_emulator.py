@@ -355,3 +355,38 @@ def test_bolt_app_can_use_the_emulator(slack: SlackEmulator, client: WebClient) 
     app = App(client=client, signing_secret="secret")  # verifies the token with auth.test
     assert app.client.base_url == slack.base_url
     assert slack.calls_to("auth.test")
+
+
+def test_chaos_fails_a_seeded_random_share_of_calls(
+    slack: SlackEmulator, client: WebClient
+) -> None:
+    def statuses(count: int) -> list[int]:
+        seen = []
+        for n in range(count):
+            try:
+                client.conversations_open(users=f"U{n}")
+                seen.append(200)
+            except SlackApiError as exc:
+                seen.append(exc.response.status_code)
+                if exc.response.status_code == 429:
+                    assert exc.response["error"] == "ratelimited"
+                    assert exc.response.headers["Retry-After"] == "3"
+                else:
+                    assert exc.response["error"] == "internal_error"
+        return seen
+
+    slack.chaos("conversations.open", p429=0.2, p500=0.1, retry_after=3, seed=7)
+    first = statuses(200)
+    assert [c.status for c in slack.calls] == first
+    assert 20 <= first.count(429) <= 60  # ~40 expected
+    assert 8 <= first.count(500) <= 35  # ~20 expected
+    assert client.auth_test()["ok"]  # other methods are untouched
+
+    slack.reset()  # forgets chaos like the other injected failures
+    assert statuses(5) == [200] * 5
+    slack.chaos("conversations.open", p429=0.2, p500=0.1, retry_after=3, seed=7)
+    assert statuses(200) == first  # same seed, same sequence
+    slack.chaos("conversations.open")  # all zero clears it
+    assert statuses(20) == [200] * 20
+    with pytest.raises(ValueError):
+        slack.chaos("chat.postMessage", p429=0.8, p500=0.3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, assistant, commands, events, home
+from bot.slack.listeners import actions, assistant, commands, events, home, pulse, surveys
 
 
 def register_listeners(app: App, container) -> None:
@@ -13,3 +13,5 @@ def register_listeners(app: App, container) -> None:
     commands.register(app, container)
     actions.register(app, container)
     home.register(app, container)
+    surveys.register(app, container)
+    pulse.register(app, container)

@@ -80,10 +80,11 @@ OLD = "announcements/2025-11-pilot-update.md"
 NEW = "announcements/2026-01-pilot-update.md"
 
 
-def test_without_recency_rule_the_tied_announcements_come_in_file_order(indexed):
-    # The control for the two tests below: by relevance alone the older one leads.
+def test_without_recency_rule_the_two_announcements_tie_at_the_top(indexed):
+    # The control for the two tests below: by relevance alone either may lead.
     indexed.retriever.tie_margin = 0.0
-    assert sources(indexed.retriever.retrieve("when is the pilot launch?"))[:2] == [OLD, NEW]
+    top = sources(indexed.retriever.retrieve("when is the pilot launch?"))[:2]
+    assert set(top) == {OLD, NEW}
 
 
 def test_newer_document_wins_a_tie_within_a_wide_margin(make_container, kb):

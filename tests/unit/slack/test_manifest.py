@@ -21,6 +21,14 @@ WEB_API_SCOPES = {
     "assistant.threads.setStatus": "assistant:write",
     "assistant.threads.setSuggestedPrompts": "assistant:write",
     "assistant.threads.setTitle": "assistant:write",
+    "chat.delete": "chat:write",  # broadcasts' recall, through the outbox
+    "conversations.history": "im:history",  # the outbox checks a DM before resending
+    "views.open": None,  # the pulse survey modal
+    "files.getUploadURLExternal": "files:write",  # /pulse results chart, /pulse export CSV
+    "files.completeUploadExternal": "files:write",
+    "usergroups.users.list": "usergroups:read",  # audiences and the HR role
+    "users.list": "users:read",  # changebot directory sync
+    "users.list (emails)": "users:read.email",  # to match the people CSV by email
 }
 EVENT_SCOPES = {
     "app_mention": "app_mentions:read",
@@ -31,7 +39,7 @@ EVENT_SCOPES = {
     "assistant_thread_started": "assistant:write",
     "assistant_thread_context_changed": "assistant:write",
 }
-COMMAND_SCOPES = {"/ask": "commands"}
+COMMAND_SCOPES = {"/ask": "commands", "/pulse": "commands"}
 REQUIRED_EVENTS = {"app_mention", "message.im", "app_home_opened", "assistant_thread_started"}
 
 

@@ -1,0 +1,187 @@
+"""`changebot surveys …` commands for HR, and `eval-sentiment`. Thin: parse, call, print.
+
+`make_survey_app(get_container)` returns the Typer sub-app; `get_container(data_dir)`
+gives an object with `.settings`, `.survey_runs` (SurveyRuns) and `.surveys()` (a
+LoadResult), so tests can hand in a small stand-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.surveys.reports import (
+    alerts,
+    export_csv,
+    load_report,
+    load_reports,
+    render_text,
+    trend,
+)
+
+DEFAULT_COMMENTS_FILE = Path("tests/eval/comments.yaml")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder for this knowledge base's index and database."),
+]
+
+
+class GroupBy(StrEnum):
+    department = "department"
+    team = "team"
+    location = "location"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def make_survey_app(get_container: Callable[[Path | None], Any]) -> typer.Typer:
+    app = typer.Typer(
+        help="Pulse surveys: check the definitions, read the results.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+
+    @app.command()
+    def validate(data_dir: DataDir = None) -> None:
+        """Check every survey file in the surveys folder; list the surveys when all are valid."""
+        container = get_container(data_dir)
+        loaded = container.surveys()
+        folder = container.settings.surveys_dir
+        for error in loaded.errors:
+            typer.echo(str(error))  # path: field: message
+        if loaded.errors:
+            files = len({error.path for error in loaded.errors})
+            raise _fail(
+                f"{len(loaded.errors)} error(s) in {files} file(s) under {folder}; "
+                "fix them and run this again.",
+                1,
+            )
+        if not loaded.surveys:
+            typer.echo(f"No survey files in {folder}.")
+            return
+        for survey_id, survey in sorted(loaded.surveys.items()):
+            typer.echo(
+                f"{survey_id}: {survey.title} — {len(survey.questions)} questions, "
+                f"{survey.cadence.kind} at {survey.send_time}, open "
+                f"{survey.response_window_days} days ({loaded.sources[survey_id]})"
+            )
+
+    @app.command()
+    def report(
+        survey_id: Annotated[str, typer.Argument(help="The survey's id, e.g. change-pulse.")],
+        by: Annotated[
+            GroupBy, typer.Option("--by", help="Group the table by this attribute.")
+        ] = GroupBy.department,
+        as_csv: Annotated[
+            bool, typer.Option("--csv", help="Print the aggregates as CSV (no comments).")
+        ] = False,
+        chart: Annotated[
+            Path | None,
+            typer.Option("--chart", help="Also write the trend over all closed runs as a PNG."),
+        ] = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Results of the latest closed run (else the open one), with changes since the last."""
+        container = get_container(data_dir)
+        loaded = container.surveys()
+        survey = loaded.surveys.get(survey_id)
+        if survey is None:
+            known = ", ".join(sorted(loaded.surveys)) or "none"
+            hint = " Some files have errors: run `changebot surveys validate`." * bool(
+                loaded.errors
+            )
+            raise _fail(f"No survey '{survey_id}' (known: {known}).{hint}", 2)
+        runs = container.survey_runs
+        run = runs.latest_closed_run(survey_id) or runs.open_run(survey_id)
+        if run is None:
+            raise _fail(f"Survey '{survey_id}' has no runs yet.", 1)
+        previous_run = runs.previous_closed_run(survey_id, run.id)
+        result, before = load_reports(runs, survey, run, previous_run, by=by.value)
+        if as_csv:
+            typer.echo(export_csv(result), nl=False)
+        else:
+            typer.echo(render_text(result), nl=False)
+            if run.status != "closed":
+                typer.echo("\nThis run is still open: the figures will change.")
+            else:
+                settings = container.settings
+                found = alerts(
+                    result,
+                    before,
+                    rise_points=settings.resistance_alert_points,
+                    min_participation=settings.participation_alert,
+                )
+                typer.echo("\nAlerts:" if found else "\nAlerts: none.")
+                for line in found:
+                    typer.echo(f"  ! {line}")
+        if chart is not None:
+            _write_chart(chart, runs, survey, by.value)
+
+    return app
+
+
+def _write_chart(path: Path, runs, survey, by: str) -> None:
+    from bot.surveys.charts import trend_chart_png
+
+    closed = [run for run in runs.runs(survey.id) if run.status == "closed"]
+    reports = [(run, load_report(runs, survey, run, by=by, with_comments=False)) for run in closed]
+    points = trend(survey.id, reports)
+    try:
+        path.write_bytes(trend_chart_png(points, f"{survey.title}: Resistance and Confidence"))
+    except OSError as exc:
+        raise _fail(f"Cannot write {path}: {exc.strerror}", 2) from exc
+    typer.echo(f"Trend chart of {len(points)} closed run(s) written to {path}", err=True)
+
+
+def eval_sentiment(
+    comments_file: Annotated[
+        Path, typer.Argument(help="Labelled comments YAML (see tests/eval/comments.yaml).")
+    ] = DEFAULT_COMMENTS_FILE,
+    show_errors: Annotated[
+        bool, typer.Option("--errors", help="List the comments our analyzer gets wrong.")
+    ] = False,
+) -> None:
+    """Accuracy of comment sentiment: plain VADER against VADER with our workplace rules."""
+    from bot.surveys.sentiment import (
+        LABELS,
+        LabelledFileError,
+        SentimentAnalyzer,
+        evaluate,
+        load_labelled,
+    )
+
+    try:
+        labelled = load_labelled(comments_file)
+    except LabelledFileError as exc:
+        raise _fail(str(exc), 2) from exc
+    systems = {
+        "plain VADER": SentimentAnalyzer(use_workplace_rules=False),
+        "ours (VADER + workplace rules)": SentimentAnalyzer(),
+    }
+    results = {name: evaluate(labelled, analyzer) for name, analyzer in systems.items()}
+    width = max(len(name) for name in results) + 2
+    typer.echo(f"{len(labelled)} labelled comments from {comments_file}")
+    header = "".join(f"{f'{label} P/R':>16}" for label in LABELS)
+    typer.echo(f"{'system':<{width}}{'accuracy':>10}{'correct':>10}{header}")
+    for name, result in results.items():
+        per_label = "".join(
+            f"{result['per_label'][label]['precision']:>8.2f}/"
+            f"{result['per_label'][label]['recall']:<7.2f}"
+            for label in LABELS
+        )
+        typer.echo(
+            f"{name:<{width}}{result['accuracy']:>10.3f}"
+            f"{result['correct']:>6}/{result['total']:<3}{per_label}"
+        )
+    if show_errors:
+        typer.echo("\nWrong with our rules (text — expected, got):")
+        for text, expected, predicted in results["ours (VADER + workplace rules)"]["errors"]:
+            typer.echo(f"  {text} — {expected}, got {predicted}")

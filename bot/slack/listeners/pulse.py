@@ -1,0 +1,159 @@
+"""`/pulse` for HR: results, status, preview, send-now, export. Everyone else is refused."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot.slack import survey_blocks
+from bot.slack.middleware import HrRole
+
+log = logging.getLogger(__name__)
+
+USAGE = (
+    "`/pulse results [survey] [by department|team|location]` · `/pulse status` · "
+    "`/pulse preview <survey>` · `/pulse send-now <survey>` · `/pulse export [survey]`"
+)
+GROUPINGS = ("department", "team", "location")
+
+
+def register(app: App, container) -> None:
+    settings = container.settings
+    role = HrRole(user_ids=settings.hr_users, usergroup=settings.hr_usergroup)
+
+    @app.command("/pulse", middleware=[role.middleware()])
+    def handle_pulse_command(ack, command, client):
+        words = (command.get("text") or "").split()
+        action = words[0].lower() if words else ""
+        handlers = {
+            "results": pulse_results,
+            "status": pulse_status,
+            "preview": pulse_preview,
+            "send-now": pulse_send_now,
+            "export": pulse_export,
+        }
+        if action not in handlers:
+            ack(text=f"Try one of: {USAGE}")
+            return
+        if action in {"results", "export"}:
+            ack(text="Working on it…")
+        else:
+            ack()
+        message = handlers[action](container, client, command["user_id"], words[1:])
+        if message:
+            client.chat_postEphemeral(
+                channel=command["channel_id"], user=command["user_id"], text=message
+            )
+
+
+def _survey(container, words):
+    loaded = container.surveys().surveys
+    if words and words[0] not in {"by", *GROUPINGS}:
+        return loaded.get(words[0]), words[1:]
+    return (next(iter(loaded.values())) if len(loaded) == 1 else None), words
+
+
+def _dm(client, user_id: str) -> str:
+    return client.conversations_open(users=user_id)["channel"]["id"]
+
+
+def pulse_results(container, client, user_id, words) -> str:
+    from bot.surveys.charts import trend_chart_png
+    from bot.surveys.reports import load_report, render_text, trend
+
+    survey, rest = _survey(container, words)
+    if survey is None:
+        return "Which survey? " + (", ".join(container.surveys().surveys) or "none is defined")
+    by = rest[-1] if rest and rest[-1] in GROUPINGS else "department"
+    runs = container.survey_runs
+    run = runs.open_run(survey.id) or runs.latest_closed_run(survey.id)
+    if run is None:
+        return f"{survey.title} has not run yet."
+    previous = runs.previous_closed_run(survey.id, run.id)
+    report = load_report(runs, survey, run, by=by, previous_run=previous)
+    history = [(r, load_report(runs, survey, r, with_comments=False)) for r in runs.runs(survey.id)]
+    channel = _dm(client, user_id)
+    client.chat_postMessage(channel=channel, text=f"```{render_text(report)}```")
+    points = trend(survey.id, history)
+    if points:
+        client.files_upload_v2(
+            channel=channel,
+            content=trend_chart_png(points, survey.title),
+            filename=f"{survey.id}-trend.png",
+            title=f"{survey.title}: Resistance and Confidence over time",
+        )
+    return "I sent the results to you in a direct message."
+
+
+def pulse_status(container, client, user_id, words) -> str:
+    lines = []
+    for survey in container.surveys().surveys.values():
+        run = container.survey_runs.open_run(survey.id)
+        if run is None:
+            continue
+        counts = container.outbox.counts(f"pulse-{run.id}")
+        status = container.survey_runs.status(run.id)
+        lines.append(
+            f"*{survey.title}* (due {run.due_date}, closes {run.closes_at:%d %b %H:%M} UTC): "
+            f"{counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed, "
+            f"{counts.get('pending', 0) + counts.get('sending', 0)} waiting, "
+            f"{status.get('answered', 0)} answered of {status.get('invited', 0)} invited"
+        )
+    return "\n".join(lines) or "No pulse survey is open right now."
+
+
+def pulse_preview(container, client, user_id, words) -> str:
+    survey, _ = _survey(container, words)
+    if survey is None:
+        return "Which survey? " + ", ".join(container.surveys().surveys)
+    preview = "\n".join(
+        f"{n}. {q.text} _({q.type})_" for n, q in enumerate(survey.questions, start=1)
+    )
+    client.chat_postMessage(
+        channel=_dm(client, user_id),
+        text=f"Preview of {survey.title}",
+        blocks=[
+            {"type": "header", "text": {"type": "plain_text", "text": f"Preview: {survey.title}"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": survey_blocks.escape(survey.intro)},
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": preview[:2900]}},
+        ],
+    )
+    return "I sent you a preview in a direct message (nothing was sent to anyone else)."
+
+
+def pulse_send_now(container, client, user_id, words) -> str:
+    survey, _ = _survey(container, words)
+    if survey is None:
+        return "Which survey? " + ", ".join(container.surveys().surveys)
+    run, created = container.pulse_planner.send_now(survey)
+    if run is None:
+        return f"Nobody is in the audience of {survey.title}; run `changebot directory sync`."
+    if not created:
+        return f"{survey.title} already has a run for today (due {run.due_date}); not sent twice."
+    log.info("HR %s started %s now (run %s)", user_id, survey.id, run.id)
+    return f"Started {survey.title}: the invitations are on their way."
+
+
+def pulse_export(container, client, user_id, words) -> str:
+    from bot.surveys.reports import export_csv, load_report
+
+    survey, rest = _survey(container, words)
+    if survey is None:
+        return "Which survey? " + ", ".join(container.surveys().surveys)
+    by = rest[-1] if rest and rest[-1] in GROUPINGS else "department"
+    runs = container.survey_runs
+    run = runs.latest_closed_run(survey.id) or runs.open_run(survey.id)
+    if run is None:
+        return f"{survey.title} has not run yet."
+    report = load_report(runs, survey, run, by=by, with_comments=False)
+    client.files_upload_v2(
+        channel=_dm(client, user_id),
+        content=export_csv(report).encode("utf-8"),
+        filename=f"{survey.id}-{run.due_date}-by-{by}.csv",
+        title=f"{survey.title} {run.due_date}: aggregates by {by}",
+    )
+    return "I sent the CSV (aggregates only) to you in a direct message."

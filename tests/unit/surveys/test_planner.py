@@ -1,0 +1,159 @@
+"""When pulse surveys go out: per-recipient local time across DST, misfires, never twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.delivery.outbox import Outbox
+from bot.store.db import make_session_factory
+from bot.store.models import OutboxMessage
+from bot.surveys.definitions import parse_survey
+from bot.surveys.planner import PulsePlanner, Recipient, local_moment
+from bot.surveys.runs import SurveyRuns
+
+SURVEY_YAML = """
+id: weekly-pulse
+title: Weekly pulse
+intro: Two minutes, anonymous.
+cadence:
+  weekly: {day: mon}
+send_time: "09:00"
+response_window_days: 3
+questions:
+  - id: confident
+    text: I feel able to work the new way.
+    type: likert5
+    dimension: confidence
+"""
+PEOPLE = [Recipient("UAMS", "Europe/Amsterdam"), Recipient("UNYC", "America/New_York")]
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def survey(tmp_path):
+    parsed, errors = parse_survey(SURVEY_YAML, tmp_path / "weekly.yaml")
+    assert not errors, errors
+    return parsed
+
+
+@pytest.fixture
+def world(db_engine, survey):
+    clock = Clock(dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC))
+    sessions = make_session_factory(db_engine)
+    runs = SurveyRuns(session_factory=sessions, secret=b"s" * 32, clock=clock)
+    outbox = Outbox(session_factory=sessions, clock=clock)
+    planner = PulsePlanner(
+        surveys=lambda: {survey.id: survey},
+        runs=runs,
+        outbox=outbox,
+        audience=lambda s: PEOPLE,
+        invitation=lambda s, run: {"text": f"{s.title} run {run.id}"},
+        reminder=lambda s, run: {"text": f"Reminder {run.id}"},
+        tz_of={r.user_id: r.tz for r in PEOPLE}.get,
+        grace=dt.timedelta(hours=12),
+        clock=clock,
+    )
+    planner.clock_ = clock
+    planner.sessions_ = sessions
+    return planner
+
+
+def send_times(planner) -> dict[tuple[str, str], dt.datetime]:
+    with planner.sessions_() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.op == "post")).all()
+        return {
+            (row.campaign, row.recipient): row.next_attempt_at.replace(tzinfo=dt.UTC)
+            if row.next_attempt_at.tzinfo is None
+            else row.next_attempt_at.astimezone(dt.UTC)
+            for row in rows
+        }
+
+
+def utc(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("day", "tz", "expected"),
+    [
+        (dt.date(2026, 3, 2), "America/New_York", utc(2026, 3, 2, 14, 0)),  # EST
+        (dt.date(2026, 3, 9), "America/New_York", utc(2026, 3, 9, 13, 0)),  # EDT from 8 March
+        (dt.date(2026, 3, 23), "Europe/Amsterdam", utc(2026, 3, 23, 8, 0)),  # CET
+        (dt.date(2026, 3, 30), "Europe/Amsterdam", utc(2026, 3, 30, 7, 0)),  # CEST from 29 March
+        (dt.date(2026, 3, 2), "Not/AZone", utc(2026, 3, 2, 9, 0)),  # unknown: the fallback
+    ],
+)
+def test_local_send_time_follows_daylight_saving(day, tz, expected):
+    assert local_moment(day, "09:00", tz) == expected
+
+
+def test_each_recipient_gets_the_survey_at_nine_in_their_own_zone_across_dst(world):
+    for monday in (dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 3, 30)):
+        world.clock_.now = dt.datetime.combine(monday, dt.time(0, 0), tzinfo=dt.UTC)
+        world.tick()
+    times = send_times(world)
+    by_user = {}
+    for (_campaign, user), at in times.items():
+        by_user.setdefault(user, []).append(at)
+    assert sorted(by_user["UNYC"]) == [
+        utc(2026, 3, 2, 14, 0),
+        utc(2026, 3, 9, 13, 0),
+        utc(2026, 3, 30, 13, 0),
+    ]
+    assert sorted(by_user["UAMS"]) == [
+        utc(2026, 3, 2, 8, 0),
+        utc(2026, 3, 9, 8, 0),
+        utc(2026, 3, 30, 7, 0),
+    ]
+
+
+def test_ticking_again_or_after_a_restart_never_creates_a_second_run(world):
+    world.clock_.now = utc(2026, 3, 2, 6, 0)
+    first = world.tick()
+    again = world.tick()
+    world.clock_.now = utc(2026, 3, 2, 10, 0)
+    later = world.tick()
+    assert first["created"] == 1
+    assert again["created"] == later["created"] == 0
+    assert len(send_times(world)) == 2
+
+
+def test_a_due_date_missed_while_down_is_sent_on_return_within_the_grace(world):
+    # Down from Sunday to Monday 20:00 UTC: New York's 09:00 (14:00 UTC) has passed.
+    world.clock_.now = utc(2026, 3, 2, 20, 0)
+    assert world.tick()["created"] == 1
+    times = send_times(world)
+    assert all(at <= world.clock_.now for at in times.values())  # due at once
+
+
+def test_a_due_date_missed_beyond_the_grace_is_skipped(world):
+    # Back only on Wednesday: Monday's run is past its grace; nothing goes out late.
+    world.clock_.now = utc(2026, 3, 4, 20, 0)
+    assert world.tick()["created"] == 0
+    assert send_times(world) == {}
+
+
+def test_send_now_starts_one_run_for_today_only(world, survey):
+    world.clock_.now = utc(2026, 3, 4, 10, 0)
+    run, created = world.send_now(survey)
+    assert created and run is not None
+    again, created_again = world.send_now(survey)
+    assert again.id == run.id and not created_again
+    assert set(send_times(world).values()) == {utc(2026, 3, 4, 10, 0)}
+
+
+def test_runs_close_at_the_end_of_their_window(world):
+    world.clock_.now = utc(2026, 3, 2, 6, 0)
+    world.tick()
+    world.clock_.now = utc(2026, 3, 9, 0, 0)  # window of 3 days has long ended
+    assert world.tick()["closed"] == 1
