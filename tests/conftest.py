@@ -3,6 +3,7 @@ folder and a record-manager database on SQLite and (when available) PostgreSQL."
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -57,6 +58,24 @@ class FakeEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         self.query_calls += 1
         return self.vector(text)
+
+
+class FrozenClock:
+    """Time stands still until the test moves it (schedules, retention, closing)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def make_settings(**values) -> Settings:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from bot.knowledge.answer import Answerer, evidence_score
 from bot.knowledge.retrieve import HybridRetriever
+from bot.yamlfiles import read_yaml_list
 
 MODES = ("hybrid", "dense", "keyword")
 
@@ -54,15 +53,7 @@ class EvalReport:
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EvalFileError(f"Cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise EvalFileError(f"{path} is not valid YAML: {exc}") from exc
-    items = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise EvalFileError(f"{path} needs a 'questions:' list")
+    items = read_yaml_list(path, "questions", EvalFileError)
     questions = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not str(item.get("q") or "").strip():

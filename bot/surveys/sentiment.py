@@ -32,8 +32,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import yaml
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from bot.yamlfiles import read_yaml_list
 
 Label = Literal["negative", "neutral", "positive"]
 LABELS: tuple[Label, ...] = ("negative", "neutral", "positive")
@@ -230,15 +231,7 @@ def evaluate(labelled: Sequence[tuple[str, str]], analyzer: Labeller) -> dict[st
 def load_labelled(path: str | Path) -> list[tuple[str, str]]:
     """Read ``comments: [{text: ..., label: ...}, ...]`` (see tests/eval/comments.yaml)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LabelledFileError(f"Cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise LabelledFileError(f"{path} is not valid YAML: {exc}") from exc
-    items = data.get("comments") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise LabelledFileError(f"{path} needs a non-empty 'comments:' list")
+    items = read_yaml_list(path, "comments", LabelledFileError)
     labelled = []
     for number, item in enumerate(items, start=1):
         text = item.get("text") if isinstance(item, dict) else None

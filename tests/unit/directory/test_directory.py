@@ -9,6 +9,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+from conftest import FrozenClock, as_utc
 from slack_emulator import SlackEmulator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,22 +21,6 @@ from bot.store.db import make_session_factory
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 CROWD = 450  # more than two pages of 200
-
-
-class FrozenClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def member(user_id: str, name: str, **extra) -> dict:
@@ -130,7 +115,7 @@ def test_sync_pages_through_the_whole_member_list(directory, slack, client):
         "person449@example.com",
         "Europe/Amsterdam",
     )
-    assert utc(person.synced_at) == T0
+    assert as_utc(person.synced_at) == T0
 
 
 def test_sync_skips_bots_deleted_app_users_and_guests(directory, slack, client):
@@ -179,7 +164,7 @@ def test_resync_after_people_left_makes_them_inactive(synced, slack, client, clo
     assert ids(synced.active_people()) == ["UANA"]
     ben = synced.get("UBEN")
     assert ben is not None and not ben.active  # kept, for the history of past runs
-    assert utc(ben.updated_at) == T0 + dt.timedelta(days=1)
+    assert as_utc(ben.updated_at) == T0 + dt.timedelta(days=1)
     assert ids(synced.by_user_ids(["UANA", "UBEN", "UCAT"])) == ["UANA"]
 
 
@@ -205,9 +190,9 @@ def test_slack_changes_are_updated_and_csv_attributes_survive(synced, slack, cli
     ana = synced.get("UANA")
     assert (ana.real_name, ana.email, ana.tz) == ("Ana Lima-Santos", "ana@x.org", "Europe/Paris")
     assert (ana.department, ana.team, ana.location) == ("Finance", "FP&A", "Lisbon")
-    assert utc(ana.synced_at) == utc(ana.updated_at) == T0 + dt.timedelta(hours=1)
-    assert utc(synced.get("UBEN").updated_at) == T0  # unchanged people keep their stamp
-    assert utc(synced.get("UBEN").synced_at) == T0 + dt.timedelta(hours=1)
+    assert as_utc(ana.synced_at) == as_utc(ana.updated_at) == T0 + dt.timedelta(hours=1)
+    assert as_utc(synced.get("UBEN").updated_at) == T0  # unchanged people keep their stamp
+    assert as_utc(synced.get("UBEN").synced_at) == T0 + dt.timedelta(hours=1)
 
 
 def test_a_slack_failure_half_way_changes_nothing(directory, slack, client):
@@ -299,7 +284,7 @@ def test_import_matches_people_by_email_case_insensitively(synced, tmp_path, clo
     assert attributes(synced, "UANA") == ("Finance", "FP&A", "Lisbon")
     assert attributes(synced, "UCAT") == ("Engineering", "Platform", "Amsterdam")
     assert attributes(synced, "UBEN") == ("", "", "")
-    assert utc(synced.get("UANA").updated_at) == T0 + dt.timedelta(minutes=5)
+    assert as_utc(synced.get("UANA").updated_at) == T0 + dt.timedelta(minutes=5)
     again = synced.import_csv(path)
     assert (again.updated, again.unchanged) == (0, 2)
 

@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 
 import pytest
+from conftest import FrozenClock, as_utc
 from sqlalchemy import event, func, select
 
 from bot.questions.service import NotFound, QuestionService, with_context
@@ -17,24 +18,6 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 VOUCHER = "How do I request a training voucher?"
 LUNCH = "what's for lunch in the canteen?"
 THREAD = {"channel_id": "C1", "thread_ts": "100.1"}
-
-
-class FrozenClock:
-    """Time stands still until the test moves it."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @pytest.fixture
@@ -82,7 +65,7 @@ def test_ask_answers_and_stores_the_interaction(service, sessions):
     assert stored.confident is True
     assert stored.surface == "dm"
     assert (stored.user_id, stored.channel_id, stored.thread_ts) == ("U1", "D1", "10.1")
-    assert utc(stored.created_at) == T0
+    assert as_utc(stored.created_at) == T0
     assert stored.evidence == pytest.approx(asked.answer.evidence)
     assert len(stored.sources) == len(asked.answer.sources) > 0
     first = stored.sources[0]
@@ -207,7 +190,7 @@ def test_feedback_is_stored_once_per_person_and_a_second_click_changes_it(servic
         (iid, "U1", False),
         (iid, "U2", True),
     ]
-    assert utc(rows[0].created_at) == T0
+    assert as_utc(rows[0].created_at) == T0
 
 
 def test_racing_feedback_clicks_of_one_person_are_one_vote(service, sessions, db_engine):
@@ -269,7 +252,7 @@ def test_escalate_once_then_return_the_same_escalation(service, sessions):
     assert row.id == first.escalation_id
     assert row.requested_by == "U1"
     assert row.status == "open"
-    assert utc(row.created_at) == T0
+    assert as_utc(row.created_at) == T0
 
 
 def test_different_answers_get_different_escalations(service):
@@ -339,13 +322,13 @@ def test_mark_answered_closes_once(service, clock):
     assert changed is True
     assert escalation.status == "answered"
     assert escalation.answered_by == "U9"
-    assert utc(escalation.answered_at) == T0 + dt.timedelta(minutes=30)
+    assert as_utc(escalation.answered_at) == T0 + dt.timedelta(minutes=30)
 
     clock.advance(minutes=5)
     again, changed = service.mark_answered(escalation_id, "U8")
     assert changed is False
     assert again.answered_by == "U9"  # the first person who closed it
-    assert utc(again.answered_at) == T0 + dt.timedelta(minutes=30)
+    assert as_utc(again.answered_at) == T0 + dt.timedelta(minutes=30)
 
     # escalating again after it was answered does not reopen it
     assert service.escalate(asked.interaction_id, "U1").created is False
