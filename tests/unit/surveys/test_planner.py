@@ -157,3 +157,20 @@ def test_runs_close_at_the_end_of_their_window(world):
     world.tick()
     world.clock_.now = utc(2026, 3, 9, 0, 0)  # window of 3 days has long ended
     assert world.tick()["closed"] == 1
+
+
+def test_reminders_go_half_way_only_to_people_who_have_not_answered(world, survey):
+    world.clock_.now = utc(2026, 3, 2, 6, 0)  # a Monday
+    world.tick()
+    run = world.runs.find_run(survey.id, dt.date(2026, 3, 2))
+    for person in PEOPLE:
+        world.runs.mark_delivered(run.id, person.user_id)
+    world.runs.submit(run.id, "UAMS", {"confident": 4}, {}, survey=survey)
+    halfway = run.opens_at + (run.closes_at - run.opens_at) / 2
+    world.clock_.now = halfway - dt.timedelta(minutes=1)
+    assert world.tick()["reminded"] == 0
+    world.clock_.now = halfway + dt.timedelta(hours=1)  # a Wednesday: no weekend to skip
+    assert world.tick()["reminded"] == 1
+    assert world.tick()["reminded"] == 0  # once
+    reminders = [key for key in send_times(world) if key[0].endswith("-reminder")]
+    assert reminders == [(f"pulse-{run.id}-reminder", "UNYC")]
