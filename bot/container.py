@@ -160,9 +160,13 @@ class Container:
         from bot.slack.app import make_web_client
 
         if for_delivery:
-            return WebClient(
+            # No automatic retries: a re-sent POST could duplicate a DM. The worker retries
+            # itself, checking the DM history first whenever an attempt may have landed.
+            client = WebClient(
                 token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url
             )
+            client.retry_handlers.clear()
+            return client
         return make_web_client(
             token=self.settings.slack_bot_token or "",
             base_url=self.settings.slack_api_url,

@@ -61,8 +61,9 @@ from bot.store.models import OutboxMessage  # noqa: E402
 TOKEN = "xoxb-bench-fanout"
 TARGET_RATIO = 1.1
 CHAOS_METHODS = ("chat.postMessage", "conversations.open")
-PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
-PROXY_VARIABLES += ("all_proxy",)
+PROXY_VARIABLES = frozenset(
+    {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"}
+)
 
 
 def log(message: str) -> None:

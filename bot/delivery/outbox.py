@@ -19,6 +19,8 @@ from bot.store.models import DmChannel, OutboxMessage
 
 Clock = Callable[[], dt.datetime]
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+# A row whose last attempt may have reached Slack: look for it in the DM before posting.
+VERIFY_PREFIX = "unverified: "
 
 
 def utcnow() -> dt.datetime:
@@ -98,7 +100,7 @@ class Outbox:
             result = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.status == SENDING)
-                .values(status=PENDING, last_error="interrupted: verify before resending")
+                .values(status=PENDING, last_error=VERIFY_PREFIX + "process stopped mid-send")
             )
             return result.rowcount or 0
 
@@ -125,7 +127,7 @@ class Outbox:
                         payload=row.payload,
                         attempts=row.attempts,
                         channel_id=row.channel_id,
-                        was_interrupted=row.last_error.startswith("interrupted"),
+                        was_interrupted=row.last_error.startswith(VERIFY_PREFIX),
                     )
                 )
                 row.status = SENDING
@@ -141,11 +143,20 @@ class Outbox:
             last_error="",
         )
 
-    def mark_retry(self, row_id: int, error: str, *, delay: float, count_attempt: bool = True):
+    def mark_retry(
+        self,
+        row_id: int,
+        error: str,
+        *,
+        delay: float,
+        count_attempt: bool = True,
+        verify: bool = False,
+    ):
+        """Due again after `delay`. `verify`: Slack may already have it — check before posting."""
         with self.sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             row.status = PENDING
-            row.last_error = error[:255]
+            row.last_error = ((VERIFY_PREFIX if verify else "") + error)[:255]
             row.next_attempt_at = self.clock() + dt.timedelta(seconds=delay)
             if count_attempt:
                 row.attempts += 1

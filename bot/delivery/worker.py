@@ -142,7 +142,11 @@ class DeliveryWorker:
         for row in self.outbox.claim(self.batch_size):
             if not self.bucket.acquire(self.stop_event):
                 self.outbox.mark_retry(
-                    row.id, "stopped before sending", delay=0, count_attempt=False
+                    row.id,
+                    "stopped before sending",
+                    delay=0,
+                    count_attempt=False,
+                    verify=row.was_interrupted,
                 )
                 continue
             self.deliver(row)
@@ -160,11 +164,13 @@ class DeliveryWorker:
 
     # -- one row -------------------------------------------------------------------------
     def deliver(self, row: Claimed) -> None:
+        posting = False  # True once a chat.postMessage may have reached Slack
         try:
             channel = self._channel_for(row)
             if row.op == "post":
                 ts = self._already_sent(row, channel) if row.was_interrupted else None
                 if ts is None:
+                    posting = True
                     ts = self._post(row, channel)
             elif row.op == "update":
                 ts = row.payload["ts"]
@@ -181,10 +187,15 @@ class DeliveryWorker:
                 self.outbox.mark_failed(row.id, f"unknown op {row.op}")
                 return
         except SlackApiError as exc:
-            self._handle_api_error(row, exc)
+            # A 5xx on a post is ambiguous: Slack may have stored the message anyway.
+            self._handle_api_error(row, exc, verify=row.was_interrupted or posting)
             return
         except (SlackRequestError, OSError, TimeoutError) as exc:
-            self._retry(row, f"connection: {type(exc).__name__}: {exc}")
+            self._retry(
+                row,
+                f"connection: {type(exc).__name__}: {exc}",
+                verify=row.was_interrupted or posting,
+            )
             return
         self.outbox.mark_sent(row.id, channel, ts)
         if self.on_sent is not None:
@@ -227,23 +238,38 @@ class DeliveryWorker:
                 return message["ts"]
         return None
 
-    def _handle_api_error(self, row: Claimed, exc: SlackApiError) -> None:
+    def _handle_api_error(self, row: Claimed, exc: SlackApiError, *, verify: bool) -> None:
         status = getattr(exc.response, "status_code", 200)
         error = (exc.response.get("error") if exc.response is not None else None) or str(exc)
         if status == 429:
-            retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
+            headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+            retry_after = _seconds(headers.get("retry-after"))
             self.bucket.pause(retry_after)
-            self.outbox.mark_retry(row.id, "ratelimited", delay=retry_after, count_attempt=False)
+            # A 429 means Slack did not take it; an earlier doubt still stands.
+            self.outbox.mark_retry(
+                row.id,
+                "ratelimited",
+                delay=retry_after,
+                count_attempt=False,
+                verify=row.was_interrupted,
+            )
         elif status >= 500:
-            self._retry(row, f"server error {status}")
+            self._retry(row, f"server error {status}", verify=verify)
         elif error in PERMANENT_ERRORS:
             self.outbox.mark_failed(row.id, error)
         else:
-            self._retry(row, error)
+            self._retry(row, error, verify=row.was_interrupted)
 
-    def _retry(self, row: Claimed, error: str) -> None:
+    def _retry(self, row: Claimed, error: str, *, verify: bool = False) -> None:
         if row.attempts + 1 >= self.max_attempts:
             self.outbox.mark_failed(row.id, f"gave up after {row.attempts + 1} attempts: {error}")
             return
         delay = min(self.backoff_seconds * (2**row.attempts), 300.0)
-        self.outbox.mark_retry(row.id, error, delay=delay)
+        self.outbox.mark_retry(row.id, error, delay=delay, verify=verify)
+
+
+def _seconds(value) -> float:
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 1.0

@@ -127,3 +127,32 @@ def test_token_bucket_paces_sends():
     bucket.pause(3)
     bucket.acquire()
     assert now[0] >= 5.0
+
+
+def test_a_failed_check_after_a_crash_does_not_lose_the_need_to_check(outbox, slack):
+    outbox.enqueue("pulse", envelopes("U1"))
+    worker = make_worker(outbox, slack)
+    [row] = outbox.claim(10)
+    worker._post(row, worker._channel_for(row))  # reached Slack, then the process died
+    outbox.recover_interrupted()
+    slack.fail_next("conversations.history", status=429, retry_after=1)  # the check fails
+    make_worker(outbox, slack).drain(timeout=15)
+    assert len(dm_posts(slack)) == 1
+    assert outbox.counts("pulse") == {"sent": 1}
+
+
+def test_a_post_that_timed_out_is_looked_for_before_it_is_sent_again(outbox, slack):
+    slack.delay("chat.postMessage", 0.6)  # Slack stores it, but the answer comes too late
+    outbox.enqueue("pulse", envelopes("U1"))
+    client = WebClient(token="xoxb-test", base_url=slack.base_url, timeout=0.3)
+    client.retry_handlers.clear()
+    worker = DeliveryWorker(
+        outbox=outbox,
+        client=client,
+        bucket=TokenBucket(rate=200, capacity=50),
+        backoff_seconds=0.01,
+    )
+    worker.drain(timeout=15)
+    slack.delay("chat.postMessage", 0)
+    assert len(dm_posts(slack)) == 1
+    assert outbox.counts("pulse") == {"sent": 1}
