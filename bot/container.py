@@ -208,10 +208,25 @@ class Container:
         )
 
     def surveys(self):
-        """Survey definitions, read fresh so edits apply without a restart."""
+        """Survey definitions; re-read only when a file in the folder changed.
+
+        Edits apply without a restart, yet the every-minute scheduler tick and each
+        button click do not parse the YAML again.
+        """
         from bot.surveys.definitions import load_surveys
 
-        return load_surveys(self.settings.surveys_dir)
+        folder = self.settings.surveys_dir
+        try:
+            signature = tuple(
+                (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.iterdir())
+            )
+        except OSError:
+            signature = None
+        cached = getattr(self, "_surveys_cache", None)
+        if signature is None or cached is None or cached[0] != signature:
+            cached = (signature, load_surveys(folder))
+            self._surveys_cache = cached
+        return cached[1]
 
     @cached_property
     def survey_secret(self) -> bytes:
@@ -277,18 +292,13 @@ class Container:
 
     def alert_hr(self, run) -> list[str]:
         """After a run closes: tell the HR channel what needs a look (rise, participation)."""
-        from bot.surveys.reports import alerts, load_report
+        from bot.surveys.reports import alerts, load_reports
 
         survey = self.surveys().surveys.get(run.survey_id)
         if survey is None:
             return []
         previous_run = self.survey_runs.previous_closed_run(run.survey_id, run.id)
-        report = load_report(self.survey_runs, survey, run, previous_run=previous_run)
-        previous = (
-            load_report(self.survey_runs, survey, previous_run, with_comments=False)
-            if previous_run
-            else None
-        )
+        report, previous = load_reports(self.survey_runs, survey, run, previous_run)
         found = alerts(
             report,
             previous,

@@ -189,18 +189,6 @@ class Outbox:
         with self.sessions() as session:
             return session.scalar(select(func.count()).where(OutboxMessage.status == PENDING))
 
-    def sent_messages(self, campaign: str, op: str = "post") -> list[OutboxMessage]:
-        with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(OutboxMessage).where(
-                        OutboxMessage.campaign == campaign,
-                        OutboxMessage.op == op,
-                        OutboxMessage.status == SENT,
-                    )
-                )
-            )
-
     # -- DM channel cache --------------------------------------------------------------
     def dm_channel(self, user_id: str) -> str | None:
         with self.sessions() as session:

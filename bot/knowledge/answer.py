@@ -73,8 +73,7 @@ def evidence_score(retrieval: Retrieval, retriever: HybridRetriever) -> float:
     if not terms:
         return dense
     idf = retriever.bm25.idf
-    unknown_weight = max(idf.values(), default=1.0)
-    weight = {t: idf.get(t, unknown_weight) for t in terms}
+    weight = {t: idf.get(t, retriever.bm25.max_idf) for t in terms}
     total = sum(weight.values())
     cover = 0.0
     for hit in top:
@@ -194,7 +193,7 @@ class Answerer:
         terms = [t for t in set(retrieval.query_terms) if t in idf]
         if not terms:
             return False
-        cutoff = sorted(idf.values())[int(len(idf) * 2 / 3)] if idf else 0.0
+        cutoff = self.retriever.bm25.rare_idf
         present = set(tokens(hit.chunk.text))
         return any(idf[t] >= cutoff and t not in present for t in terms)
 

@@ -72,6 +72,10 @@ class Bm25:
             if len(term) >= 4 and not term.isdigit():
                 for variant in _deletions(term):
                     self._near[variant].append(term)
+        # Corpus-wide figures the answerer needs per question, computed once per build.
+        ranked = sorted(self.idf.values())
+        self.max_idf = ranked[-1] if ranked else 1.0
+        self.rare_idf = ranked[int(len(ranked) * 2 / 3)] if ranked else 0.0  # top third
 
     def correct(self, terms: list[str]) -> list[str]:
         """Replace unknown terms by a known one within one typo (the most common such term)."""

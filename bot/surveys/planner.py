@@ -73,13 +73,14 @@ class PulsePlanner:
     def tick(self) -> dict[str, int]:
         now = self.clock()
         created = reminded = 0
-        for survey in self.surveys().values():
+        surveys = self.surveys()
+        for survey in surveys.values():
             for day in self._candidate_dates(survey, now):
                 if self._start_run(survey, day, now) is not None:
                     created += 1
         for run_id, user_id in self.runs.due_reminders(now, self.tz_of):
             run = self.runs.get_run(run_id)
-            survey = self.surveys().get(run.survey_id)
+            survey = surveys.get(run.survey_id)
             if survey is None or not survey.reminders:
                 continue
             self.outbox.enqueue(

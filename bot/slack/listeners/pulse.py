@@ -6,7 +6,7 @@ import logging
 
 from slack_bolt import App
 
-from bot.slack import survey_blocks
+from bot.slack.blocks import escape
 from bot.slack.middleware import HrRole
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,16 @@ def register(app: App, container) -> None:
 
 
 def _survey(container, words):
+    """(survey or None, grouping, what to say when no survey was named or found)."""
     loaded = container.surveys().surveys
+    rest = words
     if words and words[0] not in {"by", *GROUPINGS}:
-        return loaded.get(words[0]), words[1:]
-    return (next(iter(loaded.values())) if len(loaded) == 1 else None), words
+        survey, rest = loaded.get(words[0]), words[1:]
+    else:
+        survey = next(iter(loaded.values())) if len(loaded) == 1 else None
+    by = rest[-1] if rest and rest[-1] in GROUPINGS else "department"
+    missing = "Which survey? " + (", ".join(loaded) or "none is defined")
+    return survey, by, missing
 
 
 def _dm(client, user_id: str) -> str:
@@ -62,10 +68,9 @@ def pulse_results(container, client, user_id, words) -> str:
     from bot.surveys.charts import trend_chart_png
     from bot.surveys.reports import load_report, render_text, trend
 
-    survey, rest = _survey(container, words)
+    survey, by, missing = _survey(container, words)
     if survey is None:
-        return "Which survey? " + (", ".join(container.surveys().surveys) or "none is defined")
-    by = rest[-1] if rest and rest[-1] in GROUPINGS else "department"
+        return missing
     runs = container.survey_runs
     run = runs.open_run(survey.id) or runs.latest_closed_run(survey.id)
     if run is None:
@@ -104,9 +109,9 @@ def pulse_status(container, client, user_id, words) -> str:
 
 
 def pulse_preview(container, client, user_id, words) -> str:
-    survey, _ = _survey(container, words)
+    survey, _, missing = _survey(container, words)
     if survey is None:
-        return "Which survey? " + ", ".join(container.surveys().surveys)
+        return missing
     preview = "\n".join(
         f"{n}. {q.text} _({q.type})_" for n, q in enumerate(survey.questions, start=1)
     )
@@ -117,7 +122,7 @@ def pulse_preview(container, client, user_id, words) -> str:
             {"type": "header", "text": {"type": "plain_text", "text": f"Preview: {survey.title}"}},
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": survey_blocks.escape(survey.intro)},
+                "text": {"type": "mrkdwn", "text": escape(survey.intro)},
             },
             {"type": "section", "text": {"type": "mrkdwn", "text": preview[:2900]}},
         ],
@@ -126,9 +131,9 @@ def pulse_preview(container, client, user_id, words) -> str:
 
 
 def pulse_send_now(container, client, user_id, words) -> str:
-    survey, _ = _survey(container, words)
+    survey, _, missing = _survey(container, words)
     if survey is None:
-        return "Which survey? " + ", ".join(container.surveys().surveys)
+        return missing
     run, created = container.pulse_planner.send_now(survey)
     if run is None:
         return f"Nobody is in the audience of {survey.title}; run `changebot directory sync`."
@@ -141,10 +146,9 @@ def pulse_send_now(container, client, user_id, words) -> str:
 def pulse_export(container, client, user_id, words) -> str:
     from bot.surveys.reports import export_csv, load_report
 
-    survey, rest = _survey(container, words)
+    survey, by, missing = _survey(container, words)
     if survey is None:
-        return "Which survey? " + ", ".join(container.surveys().surveys)
-    by = rest[-1] if rest and rest[-1] in GROUPINGS else "department"
+        return missing
     runs = container.survey_runs
     run = runs.latest_closed_run(survey.id) or runs.open_run(survey.id)
     if run is None:
