@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     hr_usergroup: str | None = Field(
         None, description="Slack user group id (S…) whose members count as HR."
     )
+    leader_users: str = Field(
+        "", description="Comma-separated Slack user ids allowed to send updates (/broadcast)."
+    )
+    leader_usergroup: str | None = Field(
+        None, description="Slack user group id (S…) whose members may send updates."
+    )
     hr_channel: str | None = Field(
         None, description="Channel id where alerts about closed pulse surveys are posted."
     )

@@ -93,6 +93,7 @@ class Container:
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             batch_size=self.settings.embedding_batch_size,
+            extra_documents=lambda: self.broadcasts.documents(),
         )
 
     @cached_property
@@ -189,6 +190,11 @@ class Container:
             parts = row.campaign.split("-")
             if row.op == "post" and len(parts) == 2 and parts[0] == "pulse":
                 self.survey_runs.mark_delivered(int(parts[1]), row.recipient)
+            # A copy of an update edited or recalled while it was on its way: catch it up.
+            if row.op == "post" and row.campaign.startswith("broadcast-"):
+                self.broadcasts.after_delivery(
+                    row.campaign, row.recipient, row.payload, channel, ts
+                )
 
         return DeliveryWorker(
             outbox=self.outbox,
@@ -311,3 +317,94 @@ class Container:
             )
             self.slack_client().chat_postMessage(channel=self.settings.hr_channel, text=text)
         return found
+
+    # -- leaders' updates ----------------------------------------------------------------------
+    @cached_property
+    def leader_role(self):
+        """Who may send updates: configured user ids or a Slack user group (cached 5 min)."""
+        from bot.slack.middleware import LeaderRole
+
+        return LeaderRole(
+            user_ids=self.settings.leader_users, usergroup=self.settings.leader_usergroup
+        )
+
+    @cached_property
+    def scheduler(self):
+        """APScheduler on our database: jobs (scheduled updates, ticks) survive restarts.
+
+        Built here, started by `bot.slack.runner.start_housekeeping`.
+        """
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        return BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+            daemon=True,
+        )
+
+    @cached_property
+    def broadcasts(self):
+        from apscheduler.jobstores.base import JobLookupError
+
+        from bot.broadcasts.service import Broadcasts, as_document
+        from bot.slack import broadcast_blocks
+
+        def people(audience) -> list[str]:
+            wanted: list[str] = []
+            if audience.everyone:
+                wanted += [p.user_id for p in self.directory.active_people()]
+            wanted += [p.user_id for p in self.directory.by_department(audience.departments)]
+            if audience.usergroups:
+                from bot.slack.directory_source import usergroup_members
+
+                client = self.slack_client()
+                for group in audience.usergroups:
+                    wanted += usergroup_members(client, group)
+            gone = self.directory.inactive_ids(wanted)
+            return [user for user in dict.fromkeys(wanted) if user not in gone]
+
+        def index(update) -> None:
+            # The update is out either way; a failed index is logged, and the next
+            # `changebot ingest` (which includes updates) repairs it.
+            try:
+                self.indexer.index_document(as_document(update))
+                self.retriever.refresh(force=True)
+            except Exception:
+                log.exception("Could not index update %s into the playbook", update.id)
+
+        def unindex(update) -> None:
+            try:
+                self.indexer.remove_source(update.source)
+                self.retriever.refresh(force=True)
+            except Exception:
+                log.exception("Could not remove update %s from the playbook", update.id)
+
+        def schedule(broadcast_id: int, at) -> None:
+            self.scheduler.add_job(
+                "bot.slack.runner:send_scheduled_broadcast",
+                "date",
+                run_date=at,
+                args=[broadcast_id],
+                id=f"broadcast-{broadcast_id}",
+                replace_existing=True,
+                misfire_grace_time=None,  # late is better than never: send when back up
+            )
+
+        def unschedule(broadcast_id: int) -> None:
+            try:
+                self.scheduler.remove_job(f"broadcast-{broadcast_id}")
+            except JobLookupError:
+                pass
+
+        return Broadcasts(
+            session_factory=self.session_factory,
+            outbox=self.outbox,
+            people=people,
+            timezone_of=self.directory.timezone,
+            render=broadcast_blocks.message,
+            index=index,
+            unindex=unindex,
+            schedule=schedule,
+            unschedule=unschedule,
+        )

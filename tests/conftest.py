@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from broadcast_bed import leaders, start_leaders_bot  # noqa: F401 - fixtures for every test
 from langchain_core.embeddings import Embeddings
 from slack_emulator import SlackEmulator
 from slackbed import SIGNING_SECRET, TEAM_CHANNEL, BotServer

@@ -285,7 +285,9 @@ def view_state(view: dict, answers: dict[str, object]) -> dict:
     """`view.state.values` as Slack sends it for `answers` ({block_id: value}) in `view`.
 
     A radio_buttons / static_select answer is an option's `value` (the whole option is sent,
-    as Slack does); a plain_text_input answer is the typed text. Blocks left out are sent
+    as Slack does); checkboxes / multi_static_select take a list of option values,
+    multi_conversations_select a list of channel ids, datetimepicker a Unix time; a
+    plain_text_input answer is the typed text. Blocks left out are sent
     empty, as Slack sends an input nobody touched."""
     values: dict[str, dict] = {}
     for block in view.get("blocks") or []:
@@ -298,6 +300,16 @@ def view_state(view: dict, answers: dict[str, object]) -> dict:
             if answer is not None and not chosen:
                 raise ValueError(f"{answer!r} is not an option of block {block['block_id']}")
             state = {"type": kind, "selected_option": copy.deepcopy(chosen[0]) if chosen else None}
+        elif kind in ("checkboxes", "multi_static_select"):
+            wanted = [str(a) for a in answer or []]
+            chosen = [o for o in element.get("options", []) if o["value"] in wanted]
+            if len(chosen) != len(set(wanted)):
+                raise ValueError(f"{answer!r} are not all options of block {block['block_id']}")
+            state = {"type": kind, "selected_options": copy.deepcopy(chosen)}
+        elif kind == "multi_conversations_select":
+            state = {"type": kind, "selected_conversations": list(answer or [])}
+        elif kind == "datetimepicker":
+            state = {"type": kind, "selected_date_time": None if answer is None else int(answer)}
         else:
             state = {"type": kind, "value": None if answer is None else str(answer)}
         values[block["block_id"]] = {element["action_id"]: state}

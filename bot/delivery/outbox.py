@@ -49,6 +49,19 @@ class Claimed:
     was_interrupted: bool  # it was "sending" when the process stopped
 
 
+@dataclass(frozen=True)
+class Row:
+    """A queued or finished message as callers see it (no payload)."""
+
+    campaign: str
+    recipient: str
+    op: str
+    status: str
+    channel_id: str
+    message_ts: str
+    last_error: str
+
+
 class Outbox:
     def __init__(self, *, session_factory: sessionmaker[Session], clock: Clock = utcnow):
         self.sessions = session_factory
@@ -178,6 +191,53 @@ class Outbox:
             )
             return result.rowcount or 0
 
+    def cancel_family(self, campaign: str) -> int:
+        """Cancel `campaign` and every `campaign/…` follow-up (reminders, edits) still pending."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(_family(campaign), OutboxMessage.status == PENDING)
+                .values(status=CANCELLED)
+            )
+            return result.rowcount or 0
+
+    def rows(self, campaign: str) -> list[Row]:
+        """Every row of one campaign, in the order they were queued."""
+        return self._rows(OutboxMessage.campaign == campaign)
+
+    def rows_like(self, prefix: str) -> list[Row]:
+        """Every row of the campaigns whose name starts with `prefix`."""
+        return self._rows(OutboxMessage.campaign.startswith(prefix, autoescape=True))
+
+    def replace_pending_payloads(self, campaign: str, payload_for: Callable[[str], dict]) -> int:
+        """New content for rows not yet claimed (an edit before they went out)."""
+        with self.sessions.begin() as session:
+            rows = session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.campaign == campaign, OutboxMessage.status == PENDING
+                )
+            ).all()
+            for row in rows:
+                row.payload = payload_for(row.recipient)
+            return len(rows)
+
+    def _rows(self, condition) -> list[Row]:
+        with self.sessions() as session:
+            return [
+                Row(
+                    campaign=row.campaign,
+                    recipient=row.recipient,
+                    op=row.op,
+                    status=row.status,
+                    channel_id=row.channel_id,
+                    message_ts=row.message_ts,
+                    last_error=row.last_error,
+                )
+                for row in session.scalars(
+                    select(OutboxMessage).where(condition).order_by(OutboxMessage.id)
+                )
+            ]
+
     def counts(self, campaign: str | None = None) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         if campaign is not None:
@@ -208,6 +268,12 @@ class Outbox:
             session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
             )
+
+
+def _family(campaign: str):
+    return (OutboxMessage.campaign == campaign) | OutboxMessage.campaign.startswith(
+        campaign + "/", autoescape=True
+    )
 
 
 def delivery_key(campaign: str, recipient: str, op: str = "post") -> str:

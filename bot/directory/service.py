@@ -277,6 +277,18 @@ class Directory:
                 )
         return sorted(found, key=lambda person: person.user_id)
 
+    def inactive_ids(self, ids: Iterable[str]) -> set[str]:
+        """The ids among these that the directory knows and has marked inactive."""
+        gone: set[str] = set()
+        with self.sessions() as session:
+            for chunk in _chunks(sorted(set(ids))):
+                gone.update(
+                    session.scalars(
+                        select(Person.user_id).where(~Person.active, Person.user_id.in_(chunk))
+                    )
+                )
+        return gone
+
     def departments(self) -> list[str]:
         """Distinct departments of active people, sorted; people without one are left out."""
         with self.sessions() as session:

@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from bot.knowledge.chunking import chunk_document
-from bot.knowledge.loaders import LoadError, is_skipped, load_file
+from bot.knowledge.loaders import LoadedDocument, LoadError, is_skipped, load_file
 from bot.knowledge.store import PlaybookStore
 from bot.store.record_manager import SQLRecordManager
 
@@ -67,8 +67,12 @@ class PlaybookIndexer:
         chunk_size: int = 1200,
         chunk_overlap: int = 120,
         batch_size: int = 64,
+        extra_documents: Callable[[], list[LoadedDocument]] | None = None,
     ) -> None:
+        """`extra_documents`: documents that live outside the folder (leaders' Slack
+        updates); an ingest keeps them in the index instead of deleting them as gone."""
         self.store = store
+        self.extra_documents = extra_documents
         self.record_manager = record_manager
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
@@ -122,9 +126,7 @@ class PlaybookIndexer:
             present.add(relative)
             try:
                 doc = load_file(path, root)
-                chunks = chunk_document(
-                    doc, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap
-                )
+                chunks = self._chunks(doc)
                 if not chunks:
                     raise LoadError("no text left after splitting")
             except Exception as exc:
@@ -142,6 +144,11 @@ class PlaybookIndexer:
                 documents.extend(chunks)
             if progress:
                 progress(number, len(files))
+
+        for doc in self.extra_documents() if self.extra_documents else []:
+            present.add(doc.path)
+            loaded.add(doc.path)
+            documents.extend(self._chunks(doc))
 
         embedded_before = getattr(self.store.embeddings, "documents_embedded", 0)
         if documents:
@@ -182,6 +189,32 @@ class PlaybookIndexer:
             getattr(self.store.embeddings, "documents_embedded", 0) - embedded_before
         )
         return report
+
+    def index_document(self, doc: LoadedDocument) -> int:
+        """Add or replace one document outside the folder; returns the chunks it has now."""
+        self.store.check_model()
+        chunks = self._chunks(doc)
+        index(
+            _iter(chunks),
+            self.record_manager,
+            self.store.vector_store,
+            cleanup="scoped_full",
+            source_id_key="source",
+            batch_size=self.batch_size,
+            key_encoder=chunk_key,
+        )
+        return len(chunks)
+
+    def remove_source(self, source: str) -> int:
+        """Drop every chunk of one document; returns how many were removed."""
+        keys = self.record_manager.list_keys(group_ids=[source])
+        if keys:
+            self.store.vector_store.delete(keys)
+            self.record_manager.delete_keys(keys)
+        return len(keys)
+
+    def _chunks(self, doc: LoadedDocument) -> list[Document]:
+        return chunk_document(doc, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
 
 
 def _iter(documents: list[Document]) -> Iterator[Document]:

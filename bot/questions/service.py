@@ -73,9 +73,16 @@ class QuestionService:
         channel_id: str = "",
         thread_ts: str = "",
         context: str | None = None,
+        topic: str | None = None,
     ) -> Asked:
-        """Answer a question and store it; `context` is the thread's earlier question."""
+        """Answer a question and store it; `context` is the thread's earlier question.
+
+        `topic` (an update's title, for its "I have a question" button) is always put in
+        front of the question for retrieval, however the question is worded.
+        """
         used = with_context(question, context)
+        if topic:
+            used = f"{' '.join(topic.split())}: {used}"
         answer = self.answerer.answer(used)
         interaction = Interaction(
             created_at=self.clock(),

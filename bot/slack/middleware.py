@@ -1,4 +1,4 @@
-"""Bolt middleware for cross-cutting concerns: who counts as HR."""
+"""Bolt middleware for cross-cutting concerns: who counts as HR, who as a leader."""
 
 from __future__ import annotations
 
@@ -12,10 +12,19 @@ REFUSAL = (
     "Sorry — pulse results are only for the HR and change team. "
     "If you need access, ask them to add you."
 )
+LEADER_REFUSAL = (
+    "Sorry — only the programme's leaders can send updates with /broadcast. "
+    "If you should be one, ask the change team to add you."
+)
 
 
 class HrRole:
-    """HR = configured user ids, or members of a Slack user group (looked up, cached 5 min)."""
+    """HR = configured user ids, or members of a Slack user group (looked up, cached 5 min).
+
+    The same rule, with its own refusal, decides who is a leader (`LeaderRole`).
+    """
+
+    refusal = REFUSAL
 
     def __init__(self, *, user_ids: str, usergroup: str | None, ttl: float = 300.0) -> None:
         self.user_ids = {u.strip() for u in user_ids.split(",") if u.strip()}
@@ -48,6 +57,10 @@ class HrRole:
             if self.allows(user, client):
                 return next_()
             # Returning a response ends the request here; Slack shows it to the user only.
-            return BoltResponse(status=200, body=REFUSAL)
+            return BoltResponse(status=200, body=self.refusal)
 
         return require_hr
+
+
+class LeaderRole(HrRole):
+    refusal = LEADER_REFUSAL

@@ -43,6 +43,18 @@ def pulse_tick() -> None:
         _CONTAINER.pulse_planner.tick()
 
 
+def send_scheduled_broadcast(broadcast_id: int) -> None:
+    """A scheduled update's job (persisted in the job store, so it survives restarts)."""
+    if _CONTAINER is not None:
+        _CONTAINER.broadcasts.send(broadcast_id)
+
+
+def broadcasts_due() -> None:
+    """Every minute: send any scheduled update whose job was lost (a safety net)."""
+    if _CONTAINER is not None:
+        _CONTAINER.broadcasts.send_due()
+
+
 def purge() -> None:
     """Scheduled hourly: forget handled event ids past Slack's retry window, apply retention."""
     if _CONTAINER is not None:
@@ -51,20 +63,22 @@ def purge() -> None:
 
 def start_housekeeping(container) -> BackgroundScheduler:
     """APScheduler with its SQLAlchemy job store in our database, plus the delivery worker."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     global _CONTAINER
     _CONTAINER = container
-    scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=container.engine)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
-        daemon=True,
-    )
+    scheduler = container.scheduler
     scheduler.add_job(
         "bot.slack.runner:pulse_tick",
         "interval",
         minutes=1,
         id="pulse-tick",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "bot.slack.runner:broadcasts_due",
+        "interval",
+        minutes=1,
+        id="broadcasts-due",
         replace_existing=True,
     )
     scheduler.add_job(

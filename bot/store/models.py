@@ -215,3 +215,78 @@ class SurveyResponse(Base):
     answers: Mapped[dict] = mapped_column(JSON)
     attributes: Mapped[dict] = mapped_column(JSON)  # department, team, location when answered
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Broadcast(Base):
+    """A leader's update: what was said, to whom (as chosen, not per person), and its state.
+
+    `submission_key` is the Slack view id of the compose modal, so a double-submitted
+    modal finds the first row instead of making a second broadcast.
+    status: scheduled -> sent, or scheduled -> cancelled; sent -> recalled.
+    """
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    submission_key: Mapped[str] = mapped_column(String(128), unique=True)
+    author: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text)
+    audience: Mapped[dict] = mapped_column(JSON)  # channels, usergroups, departments, everyone
+    ask_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    send_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    local_time: Mapped[bool] = mapped_column(Boolean, default=False)  # each recipient's zone
+    author_tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    version: Mapped[int] = mapped_column(default=1)
+    dm_count: Mapped[int] = mapped_column(default=0)
+    channel_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    recalled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BroadcastAck(Base):
+    """Someone pressed "Got it": once per person and update."""
+
+    __tablename__ = "broadcast_acks"
+    __table_args__ = (UniqueConstraint("broadcast_id", "user_id", name="uq_broadcast_acks_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BroadcastQuestion(Base):
+    """A question asked through an update's "I have a question" button (the text lives
+    with the answered question in `interactions`)."""
+
+    __tablename__ = "broadcast_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64))
+    interaction_id: Mapped[int | None] = mapped_column(nullable=True)
+    asked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BroadcastAudit(Base):
+    """Who scheduled, sent, edited, recalled, cancelled or reminded what, and when.
+
+    `detail` holds the audience as chosen and counts, never the per-person copies.
+    Kept without a foreign key so the record outlives anything else.
+    """
+
+    __tablename__ = "broadcast_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict] = mapped_column(JSON)

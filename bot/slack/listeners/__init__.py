@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, assistant, commands, events, home, pulse, surveys
+from bot.slack.listeners import (
+    actions,
+    assistant,
+    broadcasts,
+    commands,
+    events,
+    home,
+    pulse,
+    surveys,
+)
 
 
 def register_listeners(app: App, container) -> None:
@@ -15,3 +24,4 @@ def register_listeners(app: App, container) -> None:
     home.register(app, container)
     surveys.register(app, container)
     pulse.register(app, container)
+    broadcasts.register(app, container)

@@ -15,8 +15,12 @@ def post_answer(
     thread_ts: str | None,
     surface: str,
     context: str | None = None,
-) -> str:
-    """Answer, post the reply (in `thread_ts` if given) and remember it. Returns the reply ts."""
+    topic: str | None = None,
+) -> tuple[str, int]:
+    """Answer, post the reply (in `thread_ts` if given) and remember it.
+
+    Returns (reply ts, interaction id).
+    """
     asked = container.question_service.ask(
         question,
         user_id=user_id,
@@ -24,6 +28,7 @@ def post_answer(
         channel_id=channel,
         thread_ts=thread_ts or "",
         context=context,
+        topic=topic,
     )
     response = client.chat_postMessage(
         channel=channel,
@@ -33,4 +38,4 @@ def post_answer(
         unfurl_links=False,
     )
     container.question_service.record_reply(asked.interaction_id, response["ts"])
-    return response["ts"]
+    return response["ts"], asked.interaction_id

@@ -29,6 +29,11 @@ WEB_API_SCOPES = {
     "usergroups.users.list": "usergroups:read",  # audiences and the HR role
     "users.list": "users:read",  # changebot directory sync
     "users.list (emails)": "users:read.email",  # to match the people CSV by email
+    "usergroups.list": "usergroups:read",  # the /broadcast modal's user group choices
+    "conversations.info": "channels:read",  # /broadcast: is the bot in the chosen channel?
+    "conversations.info (private)": "groups:read",
+    "conversations.history (channels)": "channels:history",  # outbox check of channel posts
+    "conversations.history (private)": "groups:history",
 }
 EVENT_SCOPES = {
     "app_mention": "app_mentions:read",
@@ -39,7 +44,7 @@ EVENT_SCOPES = {
     "assistant_thread_started": "assistant:write",
     "assistant_thread_context_changed": "assistant:write",
 }
-COMMAND_SCOPES = {"/ask": "commands", "/pulse": "commands"}
+COMMAND_SCOPES = {"/ask": "commands", "/pulse": "commands", "/broadcast": "commands"}
 REQUIRED_EVENTS = {"app_mention", "message.im", "app_home_opened", "assistant_thread_started"}
 
 

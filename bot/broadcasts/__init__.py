@@ -1,0 +1,1 @@
+"""Leader updates: compose, audience, delivery through the outbox, acknowledgements."""

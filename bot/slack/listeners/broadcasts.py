@@ -1,0 +1,391 @@
+"""Leaders' updates in Slack: /broadcast, the compose modal, the buttons on every copy.
+
+Leaders (configured user ids or a user group) compose, track, remind, edit, recall and
+cancel; everyone else can press "Got it ✓" and "I have a question" on what they got.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.broadcasts.service import Audience, Draft, NotFound, problems
+from bot.slack import broadcast_blocks as kit
+from bot.slack.blocks import escape
+from bot.slack.listeners.replies import post_answer
+
+log = logging.getLogger(__name__)
+
+USAGE = (
+    "`/broadcast` compose an update · `/broadcast status` delivery, acknowledgements, "
+    "questions · `/broadcast scheduled` list or cancel scheduled updates"
+)
+RECENT = 10  # updates shown by /broadcast status
+HOME_RECENT = 5  # … and on a leader's App Home
+# Where each problem with a draft is shown in the modal.
+ERROR_BLOCKS = {"title": "title", "body": "body", "audience": "channels", "when": "at"}
+
+
+def register(app: App, container) -> None:
+    role = container.leader_role
+
+    def tell(client, body, text: str) -> None:
+        """An ephemeral note where the click happened, or a DM from a modal or App Home."""
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        if channel and not channel.startswith("D"):
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            client.chat_postMessage(channel=_dm(client, user), text=text)
+
+    def refuse_unless_leader(body, client) -> bool:
+        if role.allows(body["user"]["id"], client):
+            return False
+        tell(client, body, role.refusal)
+        return True
+
+    # -- /broadcast ------------------------------------------------------------------------
+    @app.command("/broadcast", middleware=[role.middleware()])
+    def handle_broadcast_command(ack, command, client):
+        words = (command.get("text") or "").split()
+        action = words[0].lower() if words else "new"
+        user, channel = command["user_id"], command["channel_id"]
+        if action in {"new", "compose"}:
+            ack()
+            client.views_open(
+                trigger_id=command["trigger_id"], view=compose_view(container, client)
+            )
+            return
+        if action not in {"status", "scheduled"}:
+            ack(text=f"Try one of: {USAGE}")
+            return
+        ack()
+        tz = container.directory.timezone(user)
+        if action == "status":
+            rows = tracking_rows(container, limit=RECENT)
+            blocks = kit.tracking_blocks(rows, tz=tz)
+            text = "Your updates: delivery, acknowledgements, questions"
+        else:
+            blocks = kit.scheduled_blocks(container.broadcasts.scheduled(), tz=tz)
+            text = "Scheduled updates"
+        client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks[:50])
+
+    # -- composing -------------------------------------------------------------------------
+    @app.action(kit.NEW)
+    def handle_new_from_home(ack, body, client):
+        ack()
+        if refuse_unless_leader(body, client):
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=compose_view(container, client))
+
+    @app.action(kit.PREVIEW)
+    def handle_preview(ack, body, client):
+        ack()
+        user = body["user"]["id"]
+        if refuse_unless_leader(body, client):
+            return
+        values = (body.get("view") or {}).get("state", {}).get("values", {})
+        draft = read_draft(values, key="preview", author=user, tz="UTC")
+        if not draft.title.strip() or not draft.body.strip():
+            text = "Write a title and a message first; then Preview shows it to you."
+            client.chat_postMessage(channel=_dm(client, user), text=text)
+            return
+        preview = container.broadcasts.preview(draft)
+        message = kit.message(preview, user, None, False, preview=True)
+        client.chat_postMessage(channel=_dm(client, user), unfurl_links=False, **message)
+
+    @app.view(kit.COMPOSE)
+    def handle_compose_submit(ack, body, view, client):
+        user = body["user"]["id"]
+        if not role.allows(user, client):
+            ack(response_action="errors", errors={"title": role.refusal[:150]})
+            return
+        tz = container.directory.timezone(user)
+        draft = read_draft(view["state"]["values"], key=view["id"], author=user, tz=tz)
+        wrong = {
+            ERROR_BLOCKS[field]: message
+            for field, message in problems(draft, now=container.broadcasts.clock()).items()
+        }
+        if not wrong:
+            wrong = slack_problems(container, client, draft)
+        if wrong:
+            ack(response_action="errors", errors=wrong)
+            return
+        ack()
+        broadcasts = container.broadcasts
+        update, created = broadcasts.create(draft)
+        if not created:
+            log.info("Compose modal %s submitted again; update %s kept once", view["id"], update.id)
+            return
+        if draft.send_at is not None:
+            when = f"{draft.send_at.astimezone(kit.zone_of(tz)):%a %d %b %Y %H:%M} ({tz})"
+            if draft.local_time:
+                when += ", in each recipient's own time zone"
+            text = (
+                f"Scheduled *{escape(update.title)}* for {when}. "
+                "`/broadcast scheduled` lists it and can cancel it."
+            )
+        else:
+            outcome = broadcasts.send(update.id)
+            detail = outcome.detail
+            text = (
+                f"Sending *{escape(update.title)}*: {detail.get('dms', 0)} direct messages, "
+                f"{detail.get('channels', 0)} channel posts. `/broadcast status` shows "
+                "delivery, acknowledgements and questions."
+            )
+        client.chat_postMessage(channel=_dm(client, user), text=text)
+
+    # -- on every copy ---------------------------------------------------------------------
+    @app.action(kit.ACK)
+    def handle_ack(ack, body, action, client):
+        ack()
+        user = body["user"]["id"]
+        broadcast_id = int(action["value"])
+        try:
+            when, first = container.broadcasts.acknowledge(broadcast_id, user)
+        except NotFound:
+            tell(client, body, "This update was recalled, so there is nothing to acknowledge.")
+            return
+        channel, ts, message = _clicked(body)
+        if channel.startswith("D") and ts:
+            update = container.broadcasts.get(broadcast_id)
+            reminder = any(
+                b.get("block_id") == kit.REMINDER_BLOCK for b in message.get("blocks") or []
+            )
+            client.chat_update(channel=channel, ts=ts, **kit.message(update, user, when, reminder))
+        else:
+            text = (
+                "Thanks — noted that you have read it. ✓"
+                if first
+                else f"You already acknowledged this on {when:%d %b %Y}. ✓"
+            )
+            tell(client, body, text)
+
+    @app.action(kit.ASK)
+    def handle_ask(ack, body, action, client):
+        ack()
+        try:
+            update = container.broadcasts.get(int(action["value"]))
+        except NotFound:
+            update = None
+        if update is None or update.status != "sent":
+            tell(client, body, "This update was recalled; ask me in a DM instead.")
+            return
+        channel, ts, _ = _clicked(body)
+        client.views_open(
+            trigger_id=body["trigger_id"], view=kit.question_modal(update, channel=channel, ts=ts)
+        )
+
+    @app.view(kit.QUESTION_SUBMIT)
+    def handle_question_submit(ack, body, view, client):
+        meta = json.loads(view.get("private_metadata") or "{}")
+        question = (view["state"]["values"].get("question", {}).get(kit.VALUE, {}) or {}).get(
+            "value"
+        ) or ""
+        if not question.strip():
+            ack(response_action="errors", errors={"question": "Type your question first."})
+            return
+        ack()
+        user = body["user"]["id"]
+        try:
+            update = container.broadcasts.get(int(meta.get("id", 0)))
+        except NotFound:
+            update = None
+        channel, ts = meta.get("channel", ""), meta.get("ts", "")
+        if not channel.startswith("D") or not ts:
+            # A channel post: the answer goes to the person's DMs, not to the channel.
+            channel, ts = _dm(client, user), None
+        _, interaction_id = post_answer(
+            container,
+            client,
+            question=question,
+            user_id=user,
+            channel=channel,
+            thread_ts=ts,
+            surface="broadcast",
+            topic=update.title if update else None,
+        )
+        if update is not None:
+            container.broadcasts.record_question(update.id, user, interaction_id)
+
+    # -- the leader's follow-ups -----------------------------------------------------------
+    @app.action(kit.REMIND)
+    def handle_remind(ack, body, action, client):
+        ack()
+        if refuse_unless_leader(body, client):
+            return
+        outcome = container.broadcasts.remind(int(action["value"]), body["user"]["id"])
+        tell(client, body, outcome.message)
+
+    @app.action(kit.EDIT)
+    def handle_edit_open(ack, body, action, client):
+        ack()
+        if refuse_unless_leader(body, client):
+            return
+        try:
+            update = container.broadcasts.get(int(action["value"]))
+        except NotFound:
+            tell(client, body, "That update no longer exists.")
+            return
+        if update.status not in {"sent", "scheduled"}:
+            tell(client, body, f"This update is {update.status}; it cannot be edited.")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=kit.edit_modal(update))
+
+    @app.view(kit.EDIT_SUBMIT)
+    def handle_edit_submit(ack, body, view, client):
+        user = body["user"]["id"]
+        if not role.allows(user, client):
+            ack(response_action="errors", errors={"title": role.refusal[:150]})
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = view["state"]["values"]
+        outcome = container.broadcasts.edit(
+            int(meta.get("id", 0)),
+            user,
+            title=_value(values, "title"),
+            body=_value(values, "body"),
+        )
+        if not outcome.done and outcome.detail:
+            ack(
+                response_action="errors",
+                errors={ERROR_BLOCKS[f]: m for f, m in outcome.detail.items() if f in ERROR_BLOCKS},
+            )
+            return
+        ack()
+        client.chat_postMessage(channel=_dm(client, user), text=outcome.message)
+
+    @app.action(kit.RECALL)
+    def handle_recall(ack, body, action, client):
+        ack()
+        if refuse_unless_leader(body, client):
+            return
+        outcome = container.broadcasts.recall(int(action["value"]), body["user"]["id"])
+        tell(client, body, outcome.message)
+
+    @app.action(kit.CANCEL)
+    def handle_cancel(ack, body, action, client):
+        ack()
+        if refuse_unless_leader(body, client):
+            return
+        outcome = container.broadcasts.cancel(int(action["value"]), body["user"]["id"])
+        tell(client, body, outcome.message)
+
+
+# -- helpers -------------------------------------------------------------------------------
+def compose_view(container, client) -> dict:
+    groups: list[tuple[str, str]] = []
+    try:
+        response = client.usergroups_list(include_disabled=False)
+        for group in response.get("usergroups") or []:
+            label = f"@{group.get('handle') or group['id']}"
+            if group.get("name"):
+                label += f" — {group['name']}"
+            groups.append((group["id"], label))
+    except SlackApiError as exc:
+        log.warning("Could not list user groups for the compose modal: %s", exc)
+    return kit.compose_modal(usergroups=groups, departments=container.directory.departments())
+
+
+def tracking_rows(container, *, limit: int, author: str | None = None):
+    broadcasts = container.broadcasts
+    return [(u, broadcasts.stats(u.id)) for u in broadcasts.recent(author=author, limit=limit)]
+
+
+def _state(values: dict, block: str) -> dict:
+    return (values.get(block) or {}).get(kit.VALUE) or {}
+
+
+def _value(values: dict, block: str) -> str:
+    return _state(values, block).get("value") or ""
+
+
+def _selected(values: dict, block: str) -> list[str]:
+    return [o["value"] for o in _state(values, block).get("selected_options") or []]
+
+
+def read_draft(values: dict, *, key: str, author: str, tz: str) -> Draft:
+    """The compose modal's state as a Draft (nothing checked yet)."""
+    when = (_state(values, "when").get("selected_option") or {}).get("value", "now")
+    at = _state(values, "at").get("selected_date_time")
+    send_at = None
+    if when == "later":
+        # No time picked: a moment in the past, so the check says what is missing.
+        send_at = (
+            dt.datetime.fromtimestamp(int(at), dt.UTC)
+            if at
+            else dt.datetime.min.replace(tzinfo=dt.UTC)
+        )
+    return Draft(
+        submission_key=key,
+        author=author,
+        title=_value(values, "title"),
+        body=_value(values, "body"),
+        audience=Audience(
+            channels=tuple(_state(values, "channels").get("selected_conversations") or ()),
+            usergroups=tuple(_selected(values, "usergroups")),
+            departments=tuple(_selected(values, "departments")),
+            everyone="everyone" in _selected(values, "everyone"),
+        ),
+        ask_ack="ack" in _selected(values, "ack"),
+        send_at=send_at,
+        local_time="local" in _selected(values, "local"),
+        author_tz=tz,
+    )
+
+
+def slack_problems(container, client, draft: Draft) -> dict[str, str]:
+    """What only Slack can tell: channels the bot is not in, user groups that are gone,
+    and an audience that comes to nobody."""
+    errors: dict[str, str] = {}
+    outside = []
+    for channel in draft.audience.channels:
+        try:
+            info = client.conversations_info(channel=channel)["channel"]
+        except SlackApiError:
+            outside.append(channel)  # a private channel the bot is not in looks like this
+            continue
+        if not info.get("is_member"):
+            outside.append(f"#{info['name']}" if info.get("name") else channel)
+    if outside:
+        errors["channels"] = (
+            f"I am not in {', '.join(outside)}. Invite me there with /invite @changebot, "
+            "then press Send again."
+        )[:150]
+    gone = []
+    for group in draft.audience.usergroups:
+        try:
+            client.usergroups_users_list(usergroup=group)
+        except SlackApiError:
+            gone.append(group)
+    if gone:
+        errors["usergroups"] = (
+            f"This user group no longer exists: {', '.join(gone)}. Remove it from the list."
+        )[:150]
+    lonely = not errors and not draft.audience.channels and draft.audience.has_people
+    if lonely and not container.broadcasts.people(draft.audience):
+        target = "departments" if draft.audience.departments else "everyone"
+        if draft.audience.usergroups:
+            target = "usergroups"
+        errors[target] = (
+            "Nobody is in this audience yet (is the directory synced? changebot directory sync)."
+        )
+    return errors
+
+
+def _clicked(body: dict) -> tuple[str, str, dict]:
+    """(channel, message ts, message) of the button that was pressed."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
+    return channel, container.get("message_ts") or message.get("ts", ""), message
+
+
+def _dm(client, user_id: str) -> str:
+    return client.conversations_open(users=user_id)["channel"]["id"]
