@@ -107,6 +107,14 @@ class Settings(BaseSettings):
             "differ by at most this much are a tie; the newer `updated` document then ranks first."
         ),
     )
+    announcement_margin: float = Field(
+        0.05,
+        ge=0,
+        description=(
+            "A newer announcement among the top five hits goes first when its dense "
+            "similarity is at most this much below the top hit's (0 switches this off)."
+        ),
+    )
     abstain_threshold: float = Field(
         0.54,
         ge=0,

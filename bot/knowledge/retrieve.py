@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -141,6 +142,7 @@ class HybridRetriever:
         keyword_weight: float = 1.3,
         faq_weight: float = 0.5,
         tie_margin: float = 0.15,
+        announcement_margin: float = 0.0,
         freshness_seconds: float = 2.0,
     ) -> None:
         self.store = store
@@ -151,6 +153,7 @@ class HybridRetriever:
         self.keyword_weight = keyword_weight
         self.faq_weight = faq_weight
         self.tie_margin = tie_margin
+        self.announcement_margin = announcement_margin
         self.freshness_seconds = freshness_seconds
         self._lock = threading.Lock()
         self._generation: object = None
@@ -173,6 +176,8 @@ class HybridRetriever:
             generation = self._current_generation()
             if not force and generation == self._generation and self._generation is not None:
                 return
+            if generation != self._generation:
+                self.store.reopen()  # a rebuild elsewhere re-creates the collection
             chunks = self.store.all_chunks()
             self.chunks = chunks
             self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
@@ -238,6 +243,8 @@ class HybridRetriever:
         hits = hits[:k]
         if vector:
             self._fill_dense(hits, vector)
+            if mode == "hybrid":
+                hits = _newest_word_first(hits, self.announcement_margin, self._coverage(terms))
         return Retrieval(question, hits, vector, terms)
 
     def _allowed(self, doc_type: str | None, audience: str | None) -> np.ndarray | None:
@@ -310,14 +317,23 @@ class HybridRetriever:
         hits = sorted(fused.values(), key=lambda h: -h.score)
         return _newer_wins_ties(hits, self.tie_margin)
 
+    def _coverage(self, terms: list[str]) -> Callable[[Hit], float]:
+        """The idf-weighted share of the question's words that a hit's text contains."""
+        idf = self.bm25.idf
+        weight = {t: idf.get(t, 0.0) for t in set(terms)}
+        total = sum(weight.values()) or 1.0
+
+        def coverage(hit: Hit) -> float:
+            present = set(tokens(hit.chunk.text))
+            return sum(w for t, w in weight.items() if t in present) / total
+
+        return coverage
+
     def _fill_dense(self, hits: list[Hit], vector: list[float]) -> None:
         missing = [hit for hit in hits if hit.dense is None]
         if not missing:
             return
-        data = self.store.collection.get(
-            ids=[hit.chunk.id for hit in missing], include=["embeddings"]
-        )
-        by_id = dict(zip(data["ids"], data["embeddings"], strict=True))
+        by_id = self.store.embeddings_of([hit.chunk.id for hit in missing])
         query = np.asarray(vector, dtype=np.float32)
         for hit in missing:
             emb = by_id.get(hit.chunk.id)
@@ -401,6 +417,35 @@ def _newer_wins_ties(hits: list[Hit], margin: float) -> list[Hit]:
             if newer and _equally_good(a, b, margin):
                 ordered[i], ordered[i + 1] = b, a
     return ordered
+
+
+def _newest_word_first(
+    hits: list[Hit], margin: float, coverage: Callable[[Hit], float], *, window: int = 5
+) -> list[Hit]:
+    """A newer announcement on the question's subject goes before the document it updates.
+
+    Among the first `window` hits, the best-placed announcement that is newer than the
+    top hit (another document), mentions the question's words at least as fully
+    (idf-weighted) and whose dense similarity is at most `margin` below the top hit's
+    moves to the top: "the go-live moves to 9 March" beats the roadmap's older date even
+    when the roadmap's wording matches the question better. An announcement that merely
+    sounds like the question ("exit criteria of the scale-out phase" is in the roadmap
+    only) stays where it is.
+    """
+    if margin <= 0 or len(hits) < 2:
+        return hits
+    top = hits[0]
+    if top.dense is None:
+        return hits
+    for i, hit in enumerate(hits[1:window], start=1):
+        if hit.metadata.get("type") != "announcement" or hit.dense is None:
+            continue
+        if hit.metadata.get("source") == top.metadata.get("source"):
+            continue
+        newer = (hit.metadata.get("updated") or "") > (top.metadata.get("updated") or "")
+        if newer and hit.dense >= top.dense - margin and coverage(hit) >= coverage(top):
+            return [hit, *hits[:i], *hits[i + 1 :]]
+    return hits
 
 
 def _equally_good(a: Hit, b: Hit, margin: float) -> bool:

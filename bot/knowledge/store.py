@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
@@ -88,6 +89,19 @@ class PlaybookStore:
     def collection(self):
         return self.vector_store._collection
 
+    def reopen(self) -> None:
+        """Forget the collection handle: another process (`changebot ingest --rebuild`)
+        may have dropped and re-created the collection under the same name."""
+        self._vector_store = None
+
+    def _retrying(self, action):
+        """Run `action`; if the collection was re-created elsewhere, reopen and retry once."""
+        try:
+            return action()
+        except NotFoundError:
+            self.reopen()
+            return action()
+
     def reset(self) -> None:
         """Drop the collection (for --rebuild); the next use creates it for the current model."""
         try:
@@ -101,10 +115,14 @@ class PlaybookStore:
             return 0
         return self.collection.count()
 
+    def embeddings_of(self, ids: list[str]) -> dict[str, list[float]]:
+        data = self._retrying(lambda: self.collection.get(ids=ids, include=["embeddings"]))
+        return dict(zip(data["ids"], data["embeddings"], strict=True))
+
     def all_chunks(self) -> list[Chunk]:
         if self.stored_model_id() is None:
             return []
-        data = self.collection.get(include=["documents", "metadatas"])
+        data = self._retrying(lambda: self.collection.get(include=["documents", "metadatas"]))
         return [
             Chunk(id=i, text=t or "", metadata=m or {})
             for i, t, m in zip(data["ids"], data["documents"], data["metadatas"], strict=True)
@@ -114,15 +132,21 @@ class PlaybookStore:
         self, vector: list[float], *, k: int, where: dict | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
-        count = self.collection.count()
-        if count == 0:
+
+        def query():
+            count = self.collection.count()
+            if count == 0:
+                return None
+            return self.collection.query(
+                query_embeddings=[vector],
+                n_results=min(k, count),
+                where=where or None,
+                include=["distances"],
+            )
+
+        result = self._retrying(query)
+        if result is None:
             return []
-        result = self.collection.query(
-            query_embeddings=[vector],
-            n_results=min(k, count),
-            where=where or None,
-            include=["distances"],
-        )
         ids = result["ids"][0]
         distances = result["distances"][0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
