@@ -90,22 +90,20 @@ class Outbox:
             }
             for e in envelopes
         ]
-        added = 0
+        if not rows:
+            return 0
         with self.sessions.begin() as session:
-            insert = (
-                postgresql.insert
-                if session.get_bind().dialect.name == "postgresql"
-                else sqlite.insert
+            connection = session.connection()
+            insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+            # One cached statement, executed many times: SQLAlchemy batches the rows into
+            # multi-row INSERTs itself ("insertmanyvalues"), without compiling each batch.
+            statement = (
+                insert(OutboxMessage.__table__)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(OutboxMessage.id)
             )
-            for start in range(0, len(rows), 500):
-                result = session.execute(
-                    insert(OutboxMessage)
-                    .values(rows[start : start + 500])
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(OutboxMessage.id)
-                )
-                added += len(result.all())
-        return added
+            result = connection.execute(statement, rows)
+            return len(result.all())
 
     def recover_interrupted(self) -> int:
         """After a restart: rows left in `sending` become due again, flagged for a check."""
@@ -222,19 +220,12 @@ class Outbox:
             return len(rows)
 
     def _rows(self, condition) -> list[Row]:
+        columns = [getattr(OutboxMessage, name) for name in Row.__dataclass_fields__]
         with self.sessions() as session:
             return [
-                Row(
-                    campaign=row.campaign,
-                    recipient=row.recipient,
-                    op=row.op,
-                    status=row.status,
-                    channel_id=row.channel_id,
-                    message_ts=row.message_ts,
-                    last_error=row.last_error,
-                )
-                for row in session.scalars(
-                    select(OutboxMessage).where(condition).order_by(OutboxMessage.id)
+                Row(*values)
+                for values in session.execute(
+                    select(*columns).where(condition).order_by(OutboxMessage.id)
                 )
             ]
 
