@@ -108,6 +108,7 @@ class Container:
             keyword_weight=self.settings.keyword_weight,
             faq_weight=self.settings.faq_weight,
             tie_margin=self.settings.recency_tie_margin,
+            announcement_margin=self.settings.announcement_margin,
         )
 
     @cached_property

@@ -175,3 +175,125 @@ def press_got_it(bot, broadcast_id: int, user: str) -> None:
     status, _ = click(bot, kit.ACK, broadcast_id, user=user, message=message, channel=f"D{user}")
     assert status == 200
     bot.slack.wait_for("chat.update", seen + 1)
+
+
+# -- more helpers for the scenario file (appended) ------------------------------------------
+def wait_until(predicate, *, timeout: float = 10.0, what: str = "the condition"):
+    """Poll `predicate` until it returns something truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = predicate()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def broadcast_rows(bot) -> list:
+    from bot.store.models import Broadcast
+
+    with bot.container.session_factory() as session:
+        return list(session.query(Broadcast).order_by(Broadcast.id))
+
+
+def update_posts(slack) -> list:
+    """Successful chat.postMessage calls that carried a copy of an update (not previews)."""
+    return [
+        call
+        for call in slack.successful_calls("chat.postMessage")
+        if any(
+            str(b.get("block_id", "")).startswith("broadcast:")
+            for b in call.params.get("blocks") or []
+        )
+    ]
+
+
+def copies_in(slack, channel: str, broadcast_id: int) -> list[dict]:
+    """Messages in `channel` (a DM or a channel) that carry update `broadcast_id`."""
+    return [
+        dict(m)
+        for m in slack.state.messages.get(channel, [])
+        if any(b.get("block_id") == f"broadcast:{broadcast_id}" for b in m.get("blocks") or [])
+    ]
+
+
+def all_copies(slack, broadcast_id: int) -> dict[str, list[dict]]:
+    """Every stored copy of the update, by conversation."""
+    found = {}
+    for channel in list(slack.state.messages):
+        copies = copies_in(slack, channel, broadcast_id)
+        if copies:
+            found[channel] = copies
+    return found
+
+
+def status_blocks(bot, *, user: str = LEADER, channel: str = "C111") -> list[dict]:
+    """`/broadcast status`: the ephemeral's blocks."""
+    seen = len(bot.slack.calls_to("chat.postEphemeral"))
+    assert broadcast_command(bot, "status", user=user, channel=channel) == (200, "")
+    told = bot.slack.wait_for("chat.postEphemeral", seen + 1)[seen]
+    assert told.ok and (told.params["channel"], told.params["user"]) == (channel, user)
+    return told.params["blocks"]
+
+
+def track_buttons(blocks: list[dict], broadcast_id: int) -> dict[str, dict]:
+    """The leader's buttons for one update in tracking blocks, by action id."""
+    return {
+        element["action_id"]: element
+        for block in blocks
+        if block.get("block_id") == f"track:{broadcast_id}"
+        for element in block.get("elements", [])
+    }
+
+
+def click_ephemeral(bot, action_id: str, value, *, user: str = LEADER, channel: str = "C111"):
+    """A click on a button of an ephemeral message (the status blocks): no `message`."""
+    return bot.send_interaction(block_action(action_id, str(value), user=user, channel=channel))
+
+
+def leader_click(bot, action_id: str, value, *, user: str = LEADER, channel: str = "C111") -> str:
+    """Click a status button; returns the text of the ephemeral note the bot answers with."""
+    seen = len(bot.slack.calls_to("chat.postEphemeral"))
+    status, _ = click_ephemeral(bot, action_id, value, user=user, channel=channel)
+    assert status == 200
+    told = bot.slack.wait_for("chat.postEphemeral", seen + 1)[seen]
+    assert told.ok and told.params["user"] == user
+    return told.params["text"]
+
+
+def latest_view(slack, callback_id: str) -> dict:
+    """The newest view opened with this callback id."""
+    return [v for v in slack.state.views.values() if v.get("callback_id") == callback_id][-1]
+
+
+def modal_block_action(view: dict, answers: dict, action_id: str, value: str, *, user=LEADER):
+    """A button click inside an open modal (block_actions with `view`, no channel/message)."""
+    from slackbed import load_payload, view_state
+
+    payload = load_payload("interactive_block_actions")
+    payload["user"].update({"id": user, "username": user.lower(), "name": user.lower()})
+    payload.pop("channel", None)
+    payload.pop("message", None)
+    payload.pop("response_url", None)
+    payload["container"] = {"type": "view", "view_id": view["id"]}
+    state_view = {**view, "state": {"values": view_state(view, answers)}}
+    payload["view"] = state_view
+    block_id = next(
+        (
+            b.get("block_id")
+            for b in view["blocks"]
+            for e in b.get("elements") or []
+            if e.get("action_id") == action_id
+        ),
+        "b",
+    )
+    action = payload["actions"][0]
+    action.update({"action_id": action_id, "value": value, "block_id": block_id})
+    return payload
+
+
+def dms_to(slack, user: str, *, since: int = 0) -> list:
+    """Successful chat.postMessage calls to the user's DM (after the first `since` of them)."""
+    return [
+        c for c in slack.successful_calls("chat.postMessage") if c.params["channel"] == f"D{user}"
+    ][since:]

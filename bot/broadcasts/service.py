@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +35,7 @@ Clock = Callable[[], dt.datetime]
 SCHEDULED, SENT, CANCELLED, RECALLED = "scheduled", "sent", "cancelled", "recalled"
 TITLE_LIMIT = 150  # Slack's header block limit
 BODY_LIMIT = 3000  # Slack's section text limit
+STRANDED_AFTER = dt.timedelta(minutes=1)
 SOURCE_PREFIX = "slack-update:"  # index source ids of updates; never a playbook file path
 
 
@@ -235,7 +236,7 @@ class Broadcasts:
             audience=draft.audience.to_json(),
             ask_ack=draft.ask_ack,
             status=SCHEDULED,
-            send_at=draft.send_at,
+            send_at=draft.send_at.astimezone(dt.UTC) if draft.send_at else None,
             local_time=draft.local_time and draft.send_at is not None,
             author_tz=draft.author_tz,
             version=1,
@@ -312,7 +313,10 @@ class Broadcasts:
             Envelope(channel, self._payload(update_, None, None, False))
             for channel in dict.fromkeys(audience.channels)
         ]
-        self.outbox.enqueue(campaign, channel_envelopes, at=now)
+        # Channel posts go at the author's time (already now, unless per-recipient zones
+        # woke the scheduler early for someone further east).
+        channel_at = max(now, update_.send_at) if update_.local_time and update_.send_at else now
+        self.outbox.enqueue(campaign, channel_envelopes, at=channel_at)
         by_moment: dict[dt.datetime, list[Envelope]] = {}
         for user in users:
             at = now
@@ -346,11 +350,16 @@ class Broadcasts:
         return Outcome(True, len(users) + len(channel_envelopes), detail=detail)
 
     def send_due(self) -> list[int]:
-        """Scheduled updates whose time has come (a safety net next to the job store)."""
+        """Scheduled updates whose time has come (a safety net next to the job store), and
+        "send now" updates left unsent by a stop between the modal and the send."""
         now = self.clock()
+        # "Send now" updates the process stopped before sending are picked up too.
+        stranded = and_(Broadcast.send_at.is_(None), Broadcast.created_at <= now - STRANDED_AFTER)
         with self.sessions() as session:
             due = session.scalars(
-                select(Broadcast.id).where(Broadcast.status == SCHEDULED, Broadcast.send_at <= now)
+                select(Broadcast.id).where(
+                    Broadcast.status == SCHEDULED, or_(Broadcast.send_at <= now, stranded)
+                )
             ).all()
         return [broadcast_id for broadcast_id in due if self.send(broadcast_id).done]
 
@@ -517,12 +526,15 @@ class Broadcasts:
         if not targets:
             return Outcome(False, message="Everyone who got it by DM has acknowledged it.")
         campaign = f"{post_campaign(broadcast_id)}/remind-{self.clock():%Y%m%d}"
+        already = Outcome(False, message="A reminder already went out today; try tomorrow.")
         if self.outbox.rows(campaign):
-            return Outcome(False, message="A reminder already went out today; try tomorrow.")
+            return already
         added = self.outbox.enqueue(
             campaign,
             [Envelope(user, self._payload(current, user, None, True)) for user in targets],
         )
+        if not added:  # a double click: the other click queued them a moment ago
+            return already
         self._audit(broadcast_id, actor, "reminded", current, reminded=added)
         return Outcome(True, added, f"Reminding {added} people who have not acknowledged yet.")
 
@@ -532,23 +544,40 @@ class Broadcasts:
         wrong = problems(draft, now=self.clock())
         if wrong:
             return Outcome(False, message=" ".join(wrong.values()), detail=wrong)
+        title, body = title.strip(), body.strip()
         with self.sessions.begin() as session:
+            # One statement decides: a double-submitted edit (same text) changes nothing.
+            changed = session.execute(
+                update(Broadcast)
+                .where(
+                    Broadcast.id == broadcast_id,
+                    Broadcast.status.in_((SENT, SCHEDULED)),
+                    or_(Broadcast.title != title, Broadcast.body != body),
+                )
+                .values(
+                    title=title, body=body, version=Broadcast.version + 1, edited_at=self.clock()
+                )
+            ).rowcount
             row = session.get(Broadcast, broadcast_id)
             if row is None or row.status not in {SENT, SCHEDULED}:
                 state = row.status if row else "gone"
                 return Outcome(False, message=f"This update is {state}; it cannot be edited.")
-            row.title, row.body = title.strip(), body.strip()
-            row.version += 1
-            row.edited_at = self.clock()
+            if not changed:
+                return Outcome(False, message="No change: the update already says this.")
             edited = _snapshot(row)
         if edited.status == SCHEDULED:
             self._audit(broadcast_id, actor, "edited", edited, updated=0)
             return Outcome(True, 0, "Saved: the scheduled update will go out with the new text.")
-        # Copies still waiting in the outbox go out with the new text …
-        self.outbox.replace_pending_payloads(
-            post_campaign(broadcast_id),
-            lambda recipient: self._payload(edited, _user_of(recipient), None, False),
-        )
+        # Copies and reminders still waiting in the outbox go out with the new text …
+        base = post_campaign(broadcast_id)
+        reminders = {row.campaign for row in self.outbox.rows_like(f"{base}/remind-")}
+        for campaign in [base, *sorted(reminders)]:
+            self.outbox.replace_pending_payloads(
+                campaign,
+                lambda recipient, again=campaign != base: self._payload(
+                    edited, _user_of(recipient), None, again
+                ),
+            )
         # … and every delivered copy is updated in place.
         copies = self.copies(broadcast_id)
         acked = self._ack_times(broadcast_id)
@@ -721,7 +750,8 @@ def _snapshot(row: Broadcast) -> Update:
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
 _SPECIAL = re.compile(r"<!(?:here|channel|everyone)(?:\|[^>]*)?>")
-_REF = re.compile(r"<[@#!][^|>]*\|([^>]+)>|<[@#!]([^>]+)>")
+_LABELLED = re.compile(r"<[@#!][^|>]*\|([^>]+)>")
+_BARE_REF = re.compile(r" ?<[@#!][^>]*>")
 
 
 def plain_markdown(mrkdwn: str) -> str:
@@ -729,7 +759,8 @@ def plain_markdown(mrkdwn: str) -> str:
     text = _LINK.sub(r"[\2](\1)", mrkdwn)
     text = _BARE_LINK.sub(r"\1", text)
     text = _SPECIAL.sub("", text)
-    text = _REF.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _LABELLED.sub(r"\1", text)  # <@U1|ana> -> ana, <#C1|general> -> general
+    text = _BARE_REF.sub("", text)  # a bare member or channel id means nothing to a reader
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -192,6 +192,7 @@ class PlaybookIndexer:
 
     def index_document(self, doc: LoadedDocument) -> int:
         """Add or replace one document outside the folder; returns the chunks it has now."""
+        self.store.reopen()  # the collection may have been rebuilt by another process
         self.store.check_model()
         chunks = self._chunks(doc)
         index(
@@ -208,6 +209,7 @@ class PlaybookIndexer:
     def remove_source(self, source: str) -> int:
         """Drop every chunk of one document; returns how many were removed."""
         keys = self.record_manager.list_keys(group_ids=[source])
+        self.store.reopen()
         if keys:
             self.store.vector_store.delete(keys)
             self.record_manager.delete_keys(keys)

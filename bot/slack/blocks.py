@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.broadcasts.service import SOURCE_PREFIX  # a leader's update, indexed from Slack
 from bot.knowledge.answer import Answer, Source
 
 SECTION_LIMIT = 2900  # Slack's section text limit is 3000 characters
@@ -45,6 +46,8 @@ def source_line(source: Source) -> str:
     label = _label(source.title + (f" — {source.section}" if source.section else ""))
     if source.url:
         return f"[{source.number}] <{source.url}|{label}>"
+    if source.path.startswith(SOURCE_PREFIX):
+        return f"[{source.number}] {label} (update in Slack, {source.updated or 'undated'})"
     return f"[{source.number}] {label} (`{source.path}`)"
 
 

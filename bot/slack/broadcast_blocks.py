@@ -46,11 +46,9 @@ def _options(pairs: list[tuple[str, str]]) -> list[dict]:
     return [{"text": _text(label[:75]), "value": value[:150]} for value, label in pairs]
 
 
-def _checkbox(block_id: str, label: str, option: str, *, checked=False) -> dict:
-    element: dict = {"type": "checkboxes", "options": _options([(option, label)])}
-    if checked:
-        element["initial_options"] = element["options"]
-    return _input(block_id, " ", element, optional=True)
+def _checkbox(block_id: str, label: str, option: str, text: str) -> dict:
+    element: dict = {"type": "checkboxes", "options": _options([(option, text)])}
+    return _input(block_id, label, element, optional=True)
 
 
 def compose_modal(*, usergroups: list[tuple[str, str]], departments: list[str]) -> dict:
@@ -100,9 +98,11 @@ def compose_modal(*, usergroups: list[tuple[str, str]], departments: list[str]) 
             )
         )
     blocks += [
-        _checkbox("everyone", "DM everyone in the directory", "everyone"),
+        _checkbox("everyone", "Everyone", "everyone", "DM everyone in the directory"),
         {"type": "divider"},
-        _checkbox("ack", "Ask people to acknowledge (adds a “Got it ✓” button)", "ack"),
+        _checkbox(
+            "ack", "Acknowledgement", "ack", "Ask people to acknowledge (a “Got it ✓” button)"
+        ),
         _input(
             "when",
             "When",
@@ -113,7 +113,7 @@ def compose_modal(*, usergroups: list[tuple[str, str]], departments: list[str]) 
             },
         ),
         _input("at", "Date and time (your time zone)", {"type": "datetimepicker"}, optional=True),
-        _checkbox("local", "At that time in each recipient's own time zone", "local"),
+        _checkbox("local", "Time zones", "local", "At that time in each recipient's own time zone"),
         {
             "type": "actions",
             "block_id": "preview",

@@ -52,7 +52,7 @@ def register(app: App, container) -> None:
 
     # -- /broadcast ------------------------------------------------------------------------
     @app.command("/broadcast", middleware=[role.middleware()])
-    def handle_broadcast_command(ack, command, client):
+    def handle_broadcast_command(ack, command, client, respond):
         words = (command.get("text") or "").split()
         action = words[0].lower() if words else "new"
         user, channel = command["user_id"], command["channel_id"]
@@ -74,7 +74,12 @@ def register(app: App, container) -> None:
         else:
             blocks = kit.scheduled_blocks(container.broadcasts.scheduled(), tz=tz)
             text = "Scheduled updates"
-        client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks[:50])
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks[:50])
+        except SlackApiError:
+            # Typed where the bot is not a member (or in a DM between people): answer
+            # through the command's response_url, which works anywhere.
+            respond(text=text, blocks=blocks[:50], response_type="ephemeral")
 
     # -- composing -------------------------------------------------------------------------
     @app.action(kit.NEW)
@@ -106,7 +111,7 @@ def register(app: App, container) -> None:
         if not role.allows(user, client):
             ack(response_action="errors", errors={"title": role.refusal[:150]})
             return
-        tz = container.directory.timezone(user)
+        tz = leader_timezone(container, client, user)
         draft = read_draft(view["state"]["values"], key=view["id"], author=user, tz=tz)
         wrong = {
             ERROR_BLOCKS[field]: message
@@ -246,19 +251,13 @@ def register(app: App, container) -> None:
             return
         meta = json.loads(view.get("private_metadata") or "{}")
         values = view["state"]["values"]
-        outcome = container.broadcasts.edit(
-            int(meta.get("id", 0)),
-            user,
-            title=_value(values, "title"),
-            body=_value(values, "body"),
-        )
-        if not outcome.done and outcome.detail:
-            ack(
-                response_action="errors",
-                errors={ERROR_BLOCKS[f]: m for f, m in outcome.detail.items() if f in ERROR_BLOCKS},
-            )
+        title, text = _value(values, "title"), _value(values, "body")
+        wrong = edit_problems(title, text)
+        if wrong:
+            ack(response_action="errors", errors=wrong)
             return
-        ack()
+        ack()  # updating thousands of copies is queued after Slack has its answer
+        outcome = container.broadcasts.edit(int(meta.get("id", 0)), user, title=title, body=text)
         client.chat_postMessage(channel=_dm(client, user), text=outcome.message)
 
     @app.action(kit.RECALL)
@@ -293,6 +292,16 @@ def compose_view(container, client) -> dict:
     return kit.compose_modal(usergroups=groups, departments=container.directory.departments())
 
 
+def leader_timezone(container, client, user: str) -> str:
+    """The leader's zone: from the directory, else from Slack, else the default."""
+    if container.directory.get(user) is not None:
+        return container.directory.timezone(user)
+    try:
+        return client.users_info(user=user)["user"].get("tz") or container.directory.timezone(user)
+    except SlackApiError:
+        return container.directory.timezone(user)
+
+
 def tracking_rows(container, *, limit: int, author: str | None = None):
     broadcasts = container.broadcasts
     return [(u, broadcasts.stats(u.id)) for u in broadcasts.recent(author=author, limit=limit)]
@@ -308,6 +317,13 @@ def _value(values: dict, block: str) -> str:
 
 def _selected(values: dict, block: str) -> list[str]:
     return [o["value"] for o in _state(values, block).get("selected_options") or []]
+
+
+def edit_problems(title: str, body: str) -> dict[str, str]:
+    """The title/text checks of the compose modal, for the edit modal."""
+    draft = Draft("", "", title, body, Audience(everyone=True))
+    found = problems(draft, now=dt.datetime.now(dt.UTC))
+    return {ERROR_BLOCKS[field]: message for field, message in found.items()}
 
 
 def read_draft(values: dict, *, key: str, author: str, tz: str) -> Draft:

@@ -29,6 +29,7 @@ WEB_API_SCOPES = {
     "usergroups.users.list": "usergroups:read",  # audiences and the HR role
     "users.list": "users:read",  # changebot directory sync
     "users.list (emails)": "users:read.email",  # to match the people CSV by email
+    "users.info": "users:read",  # a leader's time zone when the directory has no entry
     "usergroups.list": "usergroups:read",  # the /broadcast modal's user group choices
     "conversations.info": "channels:read",  # /broadcast: is the bot in the chosen channel?
     "conversations.info (private)": "groups:read",
