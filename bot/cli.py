@@ -262,10 +262,12 @@ def run(
 
 
 def _mount_subcommands() -> None:
+    from bot.cli_broadcasts import make_broadcast_app
     from bot.cli_directory import make_directory_app
     from bot.cli_surveys import eval_sentiment, make_survey_app
 
     app.add_typer(make_directory_app(_container), name="directory", help="Who the employees are.")
+    app.add_typer(make_broadcast_app(_container), name="broadcast", help="Leaders' updates.")
     survey_app = make_survey_app(_container)
 
     @survey_app.command("run")

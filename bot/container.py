@@ -348,7 +348,7 @@ class Container:
     def broadcasts(self):
         from apscheduler.jobstores.base import JobLookupError
 
-        from bot.broadcasts.service import Broadcasts, as_document
+        from bot.broadcasts.service import Broadcasts
         from bot.slack import broadcast_blocks
 
         def people(audience) -> list[str]:
@@ -369,7 +369,7 @@ class Container:
             # The update is out either way; a failed index is logged, and the next
             # `changebot ingest` (which includes updates) repairs it.
             try:
-                self.indexer.index_document(as_document(update))
+                self.indexer.index_document(self.broadcasts.document(update))
                 self.retriever.refresh(force=True)
             except Exception:
                 log.exception("Could not index update %s into the playbook", update.id)
@@ -380,6 +380,10 @@ class Container:
                 self.retriever.refresh(force=True)
             except Exception:
                 log.exception("Could not remove update %s from the playbook", update.id)
+
+        def name_of(user_id: str) -> str:
+            person = self.directory.get(user_id)
+            return (person.real_name if person else "") or user_id
 
         def schedule(broadcast_id: int, at) -> None:
             self.scheduler.add_job(
@@ -408,4 +412,5 @@ class Container:
             unindex=unindex,
             schedule=schedule,
             unschedule=unschedule,
+            name_of=name_of,
         )

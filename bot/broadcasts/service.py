@@ -211,9 +211,11 @@ class Broadcasts:
         unindex: Callable[[Update], None] | None = None,
         schedule: Callable[[int, dt.datetime], None] | None = None,
         unschedule: Callable[[int], None] | None = None,
+        name_of: Callable[[str], str] | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.sessions = session_factory
+        self.name_of = name_of or (lambda user_id: user_id)
         self.outbox = outbox
         self.people = people
         self.timezone_of = timezone_of
@@ -631,7 +633,12 @@ class Broadcasts:
         """Every sent update as a playbook document of type `announcement`."""
         with self.sessions() as session:
             rows = session.scalars(select(Broadcast).where(Broadcast.status == SENT)).all()
-            return [as_document(_snapshot(row)) for row in rows]
+            updates = [_snapshot(row) for row in rows]
+        return [self.document(update_) for update_ in updates]
+
+    def document(self, update_: Update) -> LoadedDocument:
+        """The update as a playbook document, its author by name."""
+        return as_document(update_, self.name_of(update_.author))
 
     # -- pieces ----------------------------------------------------------------------------
     def _moment(self, update_: Update, zone: str) -> dt.datetime:
@@ -764,7 +771,7 @@ def plain_markdown(mrkdwn: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def as_document(update_: Update) -> LoadedDocument:
+def as_document(update_: Update, author_name: str = "") -> LoadedDocument:
     sent = update_.sent_at or update_.created_at
     return LoadedDocument(
         path=update_.source,
@@ -772,6 +779,6 @@ def as_document(update_: Update) -> LoadedDocument:
         title=update_.title,
         doc_type="announcement",
         markup=True,
-        owner=update_.author,
+        owner=author_name or update_.author,
         updated=sent.date().isoformat(),
     )

@@ -137,7 +137,7 @@ def compose_modal(*, usergroups: list[tuple[str, str]], departments: list[str]) 
     }
 
 
-def edit_modal(update: Update) -> dict:
+def edit_modal(update: Update, *, from_home: bool = False) -> dict:
     """Edit the title and text of an update (the audience stays as it was)."""
     title = _input("title", "Title", {"type": "plain_text_input", "max_length": TITLE_LIMIT})
     title["element"]["initial_value"] = update.title
@@ -151,7 +151,7 @@ def edit_modal(update: Update) -> dict:
     return {
         "type": "modal",
         "callback_id": EDIT_SUBMIT,
-        "private_metadata": json.dumps({"id": update.id}),
+        "private_metadata": json.dumps({"id": update.id, "from_home": from_home}),
         "title": _text("Edit the update"),
         "submit": _text("Update everywhere"),
         "close": _text("Cancel"),

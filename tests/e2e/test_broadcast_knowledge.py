@@ -120,6 +120,12 @@ def test_a_sent_update_is_answered_from_in_slack_with_its_source(mlops_bot):
     assert (first.title, first.type) == (TITLE, "announcement")
     assert first.updated == update.sent_at.date().isoformat()
     assert "7 and 8 March" in answer.text
+    owners = {
+        hit.metadata["owner"]
+        for hit in hits(container, CUT_OVER)
+        if hit.metadata["source"] == source_of(broadcast_id)
+    }
+    assert owners == {"Lea Leader"}  # the author by name, from the directory
 
     # The same through Slack: a DM question, answered with the update as source [1].
     shown, sources = ask_in_dm(mlops_bot, CUT_OVER)

@@ -287,6 +287,48 @@ def test_status_from_a_channel_the_bot_is_not_in_still_reaches_the_leader(
     ]
 
 
+def test_clicks_on_the_app_home_act_and_refresh_it(leaders, slack):
+    broadcast_id = send_confirmed(leaders, departments=["Finance"])
+    press_got_it(leaders, broadcast_id, "U2")
+    seen = len(slack.calls_to("views.publish"))
+    assert leaders.send_event(app_home_opened_event(user=LEADER))[0] == 200
+    slack.wait_for("views.publish", seen + 1)
+    home = slack.state.home_tabs[LEADER]
+    buttons = track_buttons(home["blocks"], broadcast_id)
+
+    payload = click_payload_on_home(home, kit.REMIND, buttons[kit.REMIND]["value"])
+    assert leaders.send_interaction(payload)[0] == 200
+    slack.wait_for("views.publish", seen + 2)
+    leaders.container.delivery_worker.drain(timeout=10)
+    assert sorted(c.params["channel"] for c in dms_since_reminder(slack)) == ["DU1", "DU3"]
+    told = [c for c in dms_to(slack, LEADER) if "Reminding 2 people" in c.params["text"]]
+    assert len(told) == 1  # no channel on the App Home: the note comes by DM
+
+    home = slack.state.home_tabs[LEADER]
+    payload = click_payload_on_home(home, kit.RECALL, buttons[kit.RECALL]["value"])
+    assert leaders.send_interaction(payload)[0] == 200
+    slack.wait_for("views.publish", seen + 3)
+    refreshed = slack.state.home_tabs[LEADER]
+    assert "*recalled*" in json.dumps(refreshed["blocks"])
+    assert track_buttons(refreshed["blocks"], broadcast_id) == {}
+
+
+def click_payload_on_home(home: dict, action_id: str, value: str) -> dict:
+    """A button click on the leader's App Home (block_actions from a home view)."""
+    payload = modal_block_action({**home, "blocks": home["blocks"]}, {}, action_id, value)
+    payload["container"] = {"type": "view", "view_id": home["id"]}
+    payload["view"] = {**home, "type": "home"}
+    return payload
+
+
+def dms_since_reminder(slack) -> list:
+    return [
+        c
+        for c in slack.successful_calls("chat.postMessage")
+        if kit.REMINDER_BLOCK in json.dumps(c.params.get("blocks") or [])
+    ]
+
+
 # -- 5. reminders -------------------------------------------------------------------------------
 def test_remind_dms_only_those_who_got_a_dm_and_did_not_acknowledge_once_a_day(leaders, slack):
     broadcast_id = send_confirmed(leaders, channels=[CHANNEL], departments=["Finance"])
@@ -567,7 +609,7 @@ def test_validation_later_without_a_time(leaders):
     view = open_compose(leaders)
     answers = compose(departments=["Finance"]) | {"when": "later", "at": None}
     errors = errors_of(submit(leaders, view, answers))
-    assert set(errors) == {"at"}
+    assert errors == {"at": "Pick a date and time, or choose Send now."}
     assert_nothing_sent(leaders)
 
 

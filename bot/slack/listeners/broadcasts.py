@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.broadcasts.service import Audience, Draft, NotFound, problems
 from bot.slack import broadcast_blocks as kit
 from bot.slack.blocks import escape
+from bot.slack.listeners.home import publish_home, tracking_rows
 from bot.slack.listeners.replies import post_answer
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ USAGE = (
     "questions · `/broadcast scheduled` list or cancel scheduled updates"
 )
 RECENT = 10  # updates shown by /broadcast status
-HOME_RECENT = 5  # … and on a leader's App Home
+NO_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)  # "at a date and time" with none picked
 # Where each problem with a draft is shown in the modal.
 ERROR_BLOCKS = {"title": "title", "body": "body", "audience": "channels", "when": "at"}
 
@@ -43,6 +44,11 @@ def register(app: App, container) -> None:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
         else:
             client.chat_postMessage(channel=_dm(client, user), text=text)
+
+    def refresh_home(client, body) -> None:
+        """After a leader's click on their App Home: show the new figures there."""
+        if (body.get("view") or {}).get("type") == "home":
+            publish_home(container, client, body["user"]["id"])
 
     def refuse_unless_leader(body, client) -> bool:
         if role.allows(body["user"]["id"], client):
@@ -117,6 +123,8 @@ def register(app: App, container) -> None:
             ERROR_BLOCKS[field]: message
             for field, message in problems(draft, now=container.broadcasts.clock()).items()
         }
+        if draft.send_at == NO_TIME:
+            wrong["at"] = "Pick a date and time, or choose Send now."
         if not wrong:
             wrong = slack_problems(container, client, draft)
         if wrong:
@@ -227,6 +235,7 @@ def register(app: App, container) -> None:
             return
         outcome = container.broadcasts.remind(int(action["value"]), body["user"]["id"])
         tell(client, body, outcome.message)
+        refresh_home(client, body)
 
     @app.action(kit.EDIT)
     def handle_edit_open(ack, body, action, client):
@@ -241,7 +250,10 @@ def register(app: App, container) -> None:
         if update.status not in {"sent", "scheduled"}:
             tell(client, body, f"This update is {update.status}; it cannot be edited.")
             return
-        client.views_open(trigger_id=body["trigger_id"], view=kit.edit_modal(update))
+        from_home = (body.get("view") or {}).get("type") == "home"
+        client.views_open(
+            trigger_id=body["trigger_id"], view=kit.edit_modal(update, from_home=from_home)
+        )
 
     @app.view(kit.EDIT_SUBMIT)
     def handle_edit_submit(ack, body, view, client):
@@ -259,6 +271,8 @@ def register(app: App, container) -> None:
         ack()  # updating thousands of copies is queued after Slack has its answer
         outcome = container.broadcasts.edit(int(meta.get("id", 0)), user, title=title, body=text)
         client.chat_postMessage(channel=_dm(client, user), text=outcome.message)
+        if meta.get("from_home"):
+            publish_home(container, client, user)
 
     @app.action(kit.RECALL)
     def handle_recall(ack, body, action, client):
@@ -267,6 +281,7 @@ def register(app: App, container) -> None:
             return
         outcome = container.broadcasts.recall(int(action["value"]), body["user"]["id"])
         tell(client, body, outcome.message)
+        refresh_home(client, body)
 
     @app.action(kit.CANCEL)
     def handle_cancel(ack, body, action, client):
@@ -275,6 +290,7 @@ def register(app: App, container) -> None:
             return
         outcome = container.broadcasts.cancel(int(action["value"]), body["user"]["id"])
         tell(client, body, outcome.message)
+        refresh_home(client, body)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -302,11 +318,6 @@ def leader_timezone(container, client, user: str) -> str:
         return container.directory.timezone(user)
 
 
-def tracking_rows(container, *, limit: int, author: str | None = None):
-    broadcasts = container.broadcasts
-    return [(u, broadcasts.stats(u.id)) for u in broadcasts.recent(author=author, limit=limit)]
-
-
 def _state(values: dict, block: str) -> dict:
     return (values.get(block) or {}).get(kit.VALUE) or {}
 
@@ -332,12 +343,8 @@ def read_draft(values: dict, *, key: str, author: str, tz: str) -> Draft:
     at = _state(values, "at").get("selected_date_time")
     send_at = None
     if when == "later":
-        # No time picked: a moment in the past, so the check says what is missing.
-        send_at = (
-            dt.datetime.fromtimestamp(int(at), dt.UTC)
-            if at
-            else dt.datetime.min.replace(tzinfo=dt.UTC)
-        )
+        # No time picked: the earliest moment there is, which `problems` reports.
+        send_at = dt.datetime.fromtimestamp(int(at), dt.UTC) if at else NO_TIME
     return Draft(
         submission_key=key,
         author=author,

@@ -7,7 +7,8 @@ from slack_bolt import App
 
 from bot.slack.blocks import home_view
 from bot.slack.broadcast_blocks import leader_home_blocks
-from bot.slack.listeners.broadcasts import HOME_RECENT, tracking_rows
+
+HOME_RECENT = 5  # a leader's own updates shown on their App Home
 
 
 def register(app: App, container) -> None:
@@ -15,15 +16,25 @@ def register(app: App, container) -> None:
     def handle_app_home_opened(event, client):
         if event.get("tab", "home") != "home":
             return
-        retriever = container.retriever
-        user = event["user"]
-        view = home_view(
-            examples=retriever.faq_examples(5),
-            announcements=retriever.documents("announcement", limit=3),
-            help_channel=container.settings.help_channel,
-        )
-        if container.leader_role.allows(user, client):
-            rows = tracking_rows(container, limit=HOME_RECENT, author=user)
-            tz = container.directory.timezone(user)
-            view["blocks"] += leader_home_blocks(rows, tz=tz)
-        client.views_publish(user_id=user, view=view)
+        publish_home(container, client, event["user"])
+
+
+def publish_home(container, client, user: str) -> None:
+    """Build and publish one person's App Home (again after a leader's action on it)."""
+    retriever = container.retriever
+    view = home_view(
+        examples=retriever.faq_examples(5),
+        announcements=retriever.documents("announcement", limit=3),
+        help_channel=container.settings.help_channel,
+    )
+    if container.leader_role.allows(user, client):
+        rows = tracking_rows(container, limit=HOME_RECENT, author=user)
+        tz = container.directory.timezone(user)
+        view["blocks"] += leader_home_blocks(rows, tz=tz)
+    client.views_publish(user_id=user, view=view)
+
+
+def tracking_rows(container, *, limit: int, author: str | None = None):
+    """(update, its figures) for the most recent updates, newest first."""
+    broadcasts = container.broadcasts
+    return [(u, broadcasts.stats(u.id)) for u in broadcasts.recent(author=author, limit=limit)]
