@@ -54,8 +54,9 @@ def make_broadcast_app(get_container: Callable[[Path | None], Any]) -> typer.Typ
                 if update.ask_ack
                 else ""
             )
+            when = update.sent_at or update.send_at or update.created_at
             typer.echo(
-                f"#{update.id} {update.status} {update.sent_at:%Y-%m-%d %H:%M} UTC  "
+                f"#{update.id} {update.status} {when:%Y-%m-%d %H:%M} UTC  "
                 f"{update.title}  by {update.author}\n"
                 f"    delivered {stats.delivered_dms} DMs + {stats.delivered_channels} channels, "
                 f"{stats.failed} failed, {stats.waiting} waiting{acks}, "

@@ -385,6 +385,14 @@ class Container:
             person = self.directory.get(user_id)
             return (person.real_name if person else "") or user_id
 
+        def notify(user_id: str, text: str) -> None:
+            try:
+                client = self.slack_client()
+                channel = client.conversations_open(users=user_id)["channel"]["id"]
+                client.chat_postMessage(channel=channel, text=text)
+            except Exception:
+                log.exception("Could not tell %s: %s", user_id, text)
+
         def schedule(broadcast_id: int, at) -> None:
             self.scheduler.add_job(
                 "bot.slack.runner:send_scheduled_broadcast",
@@ -413,4 +421,5 @@ class Container:
             schedule=schedule,
             unschedule=unschedule,
             name_of=name_of,
+            notify=notify,
         )

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 SCHEDULED, SENT, CANCELLED, RECALLED = "scheduled", "sent", "cancelled", "recalled"
+NOT_SENT = "not sent"  # a scheduled update whose audience could not be resolved any more
 TITLE_LIMIT = 150  # Slack's header block limit
 BODY_LIMIT = 3000  # Slack's section text limit
 STRANDED_AFTER = dt.timedelta(minutes=1)
@@ -212,10 +213,12 @@ class Broadcasts:
         schedule: Callable[[int, dt.datetime], None] | None = None,
         unschedule: Callable[[int], None] | None = None,
         name_of: Callable[[str], str] | None = None,
+        notify: Callable[[str, str], None] | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.sessions = session_factory
         self.name_of = name_of or (lambda user_id: user_id)
+        self.notify = notify or (lambda user_id, text: None)
         self.outbox = outbox
         self.people = people
         self.timezone_of = timezone_of
@@ -308,7 +311,12 @@ class Broadcasts:
         if update_.status != SCHEDULED:
             return Outcome(False, message=f"This update is already {update_.status}.")
         audience = update_.audience
-        users = [u for u in dict.fromkeys(self.people(audience))]
+        try:
+            users = [u for u in dict.fromkeys(self.people(audience))]
+        except LookupError as gone:
+            # E.g. a user group deleted since the update was scheduled: send nothing
+            # half-way; tell the author. (Other errors propagate and are retried.)
+            return self._not_sent(update_, str(gone))
         campaign = post_campaign(broadcast_id)
         now = self.clock()
         channel_envelopes = [
@@ -351,6 +359,23 @@ class Broadcasts:
         self._audit(broadcast_id, sent.author, "sent", sent, **detail)
         return Outcome(True, len(users) + len(channel_envelopes), detail=detail)
 
+    def _not_sent(self, update_: Update, reason: str) -> Outcome:
+        with self.sessions.begin() as session:
+            flipped = session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == update_.id, Broadcast.status == SCHEDULED)
+                .values(status=NOT_SENT)
+            ).rowcount
+        if not flipped:
+            return Outcome(False, message=f"This update is already {self.get(update_.id).status}.")
+        self._audit(update_.id, update_.author, "not sent", update_, reason=reason)
+        message = (
+            f"Your update “{update_.title}” could not go out, and nothing was sent: {reason} "
+            "Send it again with /broadcast."
+        )
+        self.notify(update_.author, message)
+        return Outcome(False, message=message)
+
     def send_due(self) -> list[int]:
         """Scheduled updates whose time has come (a safety net next to the job store), and
         "send now" updates left unsent by a stop between the modal and the send."""
@@ -390,8 +415,9 @@ class Broadcasts:
             return _snapshot(row)
 
     def recent(self, *, author: str | None = None, limit: int = 10) -> list[Update]:
-        """Sent and recalled updates, newest first (all leaders' when `author` is None)."""
-        query = select(Broadcast).where(Broadcast.status.in_((SENT, RECALLED)))
+        """Sent, recalled and not-sent updates, newest first (all leaders' when `author`
+        is None)."""
+        query = select(Broadcast).where(Broadcast.status.in_((SENT, RECALLED, NOT_SENT)))
         if author:
             query = query.where(Broadcast.author == author)
         query = query.order_by(Broadcast.sent_at.desc(), Broadcast.id.desc()).limit(limit)

@@ -189,7 +189,7 @@ def message(
 ) -> dict:
     """One copy of an update: a channel post (`user` None) or one person's DM."""
     blocks: list[dict] = []
-    if reminder:
+    if reminder and acknowledged_at is None:
         blocks.append(
             {
                 "type": "section",
@@ -273,7 +273,14 @@ def tracking_blocks(rows: list[tuple[Update, Stats]], *, tz: str = "UTC") -> lis
     zone = zone_of(tz)
     blocks: list[dict] = []
     for update, stats in rows:
-        sent = (update.sent_at or update.created_at).astimezone(zone)
+        sent = (update.sent_at or update.send_at or update.created_at).astimezone(zone)
+        if update.status == "not sent":
+            text = (
+                f"*{escape(update.title)}* · *not sent* (due {sent:%d %b %H:%M}; "
+                f"its audience could not be resolved — see `changebot broadcast audit`)"
+            )
+            blocks.append({"type": "section", "text": _text(text[:2900], "mrkdwn")})
+            continue
         state = " · *recalled*" if update.status == "recalled" else ""
         text = (
             f"*{escape(update.title)}*{state}\n"

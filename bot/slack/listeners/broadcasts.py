@@ -76,7 +76,7 @@ def register(app: App, container) -> None:
         if action == "status":
             rows = tracking_rows(container, limit=RECENT)
             blocks = kit.tracking_blocks(rows, tz=tz)
-            text = "Your updates: delivery, acknowledgements, questions"
+            text = "Recent updates: delivery, acknowledgements, questions"
         else:
             blocks = kit.scheduled_blocks(container.broadcasts.scheduled(), tz=tz)
             text = "Scheduled updates"

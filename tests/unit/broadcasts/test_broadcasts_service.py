@@ -440,6 +440,68 @@ def test_send_due_sends_only_what_is_due(bed):
     assert bed.service.send_due() == []
 
 
+def service_with(bed: Bed, people_of, told: list) -> Broadcasts:
+    """The bed's service, but with another audience lookup and a recording notifier."""
+    return Broadcasts(
+        session_factory=bed.sessions,
+        outbox=bed.outbox,
+        people=people_of,
+        timezone_of=lambda user: ZONES.get(user, "UTC"),
+        render=bed.render,
+        notify=lambda user, text: told.append((user, text)),
+        clock=bed.clock,
+    )
+
+
+def test_a_scheduled_update_whose_group_is_gone_is_not_sent_and_the_author_is_told(bed):
+    def people_of(audience):
+        raise LookupError("Slack has no user group 'S0LEADS' (no_such_subteam).")
+
+    told: list = []
+    service = service_with(bed, people_of, told)
+    created, _ = service.create(
+        draft(audience=Audience(channels=(GENERAL,), usergroups=("S0LEADS",)), send_at=NOW)
+    )
+    outcome = service.send(created.id)
+
+    assert not outcome.done
+    assert service.get(created.id).status == "not sent"
+    assert stored(bed) == []  # not even the channel post: nothing half-way
+    [(user, text)] = told
+    assert user == LEADER and "could not go out, and nothing was sent" in text
+    assert "no_such_subteam" in text
+    entry = service.audit_log(created.id)[-1]
+    assert entry["action"] == "not sent" and "no_such_subteam" in entry["detail"]["reason"]
+    assert service.send_due() == [] and service.send(created.id).done is False
+    assert [u.id for u in service.recent()] == [created.id]  # listed for the leaders
+
+
+def test_a_passing_error_leaves_the_update_scheduled_for_the_next_try(bed):
+    calls = []
+
+    def people_of(audience):
+        calls.append(audience)
+        if len(calls) == 1:
+            raise ConnectionError("Slack did not answer")
+        return people(audience)
+
+    service = service_with(bed, people_of, [])
+    created, _ = service.create(draft(send_at=NOW))
+    with pytest.raises(ConnectionError):
+        service.send(created.id)
+    assert service.get(created.id).status == "scheduled"
+    assert service.send_due() == [created.id]
+    assert service.get(created.id).status == "sent"
+
+
+def test_a_send_now_update_stranded_by_a_stop_is_sent_by_the_minute_check(bed):
+    created, _ = bed.service.create(draft())  # "send now", then the process stopped
+    assert bed.service.send_due() == []  # not yet: the modal's own send may be running
+    bed.clock.advance(minutes=2)
+    assert bed.service.send_due() == [created.id]
+    assert bed.service.get(created.id).status == "sent"
+
+
 # -- cancel ----------------------------------------------------------------------------------
 def test_cancel_a_scheduled_update_before_it_goes_out(bed):
     created, _ = bed.service.create(draft(send_at=NOW + dt.timedelta(days=1)))
