@@ -205,8 +205,8 @@ def message(
     ]
     sent = update.sent_at or update.send_at or update.created_at
     byline = f"From <@{update.author}> · {sent:%d %b %Y}"
-    if update.version > 1:
-        byline += " · edited"
+    if update.edited_at and update.sent_at and update.edited_at > update.sent_at:
+        byline += " · edited"  # not for a scheduled update edited before it went out
     blocks.append({"type": "context", "elements": [_text(byline, "mrkdwn")]})
     if preview:
         buttons = "“Got it ✓” and “I have a question”" if update.ask_ack else "“I have a question”"
@@ -328,17 +328,19 @@ def scheduled_blocks(updates: list[Update], *, tz: str = "UTC") -> list[dict]:
             f"*{escape(update.title)}* by <@{update.author}>\n"
             f"Goes out {when} to {update.audience.describe()}"
         )
+        blocks.append({"type": "section", "text": _text(text[:2900], "mrkdwn")})
+        cancel = _button(
+            "Cancel",
+            CANCEL,
+            update.id,
+            style="danger",
+            confirm=_confirm("Cancel this update?", "It will not be sent.", "Cancel it"),
+        )
         blocks.append(
             {
-                "type": "section",
-                "text": _text(text[:2900], "mrkdwn"),
-                "accessory": _button(
-                    "Cancel",
-                    CANCEL,
-                    update.id,
-                    style="danger",
-                    confirm=_confirm("Cancel this update?", "It will not be sent.", "Cancel it"),
-                ),
+                "type": "actions",
+                "block_id": f"scheduled:{update.id}",
+                "elements": [_button("Edit", EDIT, update.id), cancel],
             }
         )
     return blocks

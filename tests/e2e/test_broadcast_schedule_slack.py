@@ -20,7 +20,7 @@ from broadcast_bed import (
 )
 from conftest import as_utc
 from scenario import blocks_of, rows, settle
-from slackbed import block_action
+from slackbed import block_action, view_submission
 from sqlalchemy import text
 
 from bot.slack import broadcast_blocks as kit
@@ -158,12 +158,14 @@ def test_scheduled_lists_the_update_and_its_cancel_button_stops_it(leaders, slac
     listing = slack.wait_for("chat.postEphemeral", seen + 1)[seen]
     assert listing.ok
     assert (listing.params["user"], listing.params["channel"]) == (LEADER, "C111")
-    [entry] = [
-        block
-        for block in blocks_of(listing)
+    listed = blocks_of(listing)
+    [at] = [
+        i
+        for i, block in enumerate(listed)
         if title in ((block.get("text") or {}).get("text") or "")
     ]
-    button = entry["accessory"]
+    edit, button = listed[at + 1]["elements"]  # the entry's buttons, right below it
+    assert (edit["action_id"], edit["value"]) == (kit.EDIT, str(broadcast_id))
     assert button["type"] == "button"
     assert button["action_id"] == kit.CANCEL
     assert button["value"] == str(broadcast_id)
@@ -302,3 +304,40 @@ def test_a_copy_interrupted_mid_send_is_not_sent_twice_after_a_restart(
     [row] = [r for r in outbox_rows(second.container, broadcast_id) if r.recipient == landed]
     [message] = dm_copies(slack, landed, broadcast_id)
     assert row.message_ts == message["ts"]
+
+
+def test_a_scheduled_update_edited_from_the_list_goes_out_with_the_new_text(leaders, slack):
+    broadcast_id = schedule_update(
+        leaders, at=int(time.time()) + 3600, title="Town hall on Thursday", departments=["Finance"]
+    )
+    seen = len(slack.calls_to("chat.postEphemeral"))
+    assert broadcast_command(leaders, "scheduled") == (200, "")
+    listing = slack.wait_for("chat.postEphemeral", seen + 1)[seen]
+    [edit] = [
+        element
+        for block in blocks_of(listing)
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element["action_id"] == kit.EDIT
+    ]
+    opened = len(slack.calls_to("views.open"))
+    click = block_action(kit.EDIT, edit["value"], user=LEADER, channel="C111")
+    assert leaders.send_interaction(click)[0] == 200
+    slack.wait_for("views.open", opened + 1)
+    [modal] = [v for v in slack.state.views.values() if v.get("callback_id") == kit.EDIT_SUBMIT]
+    assert modal["blocks"][0]["element"]["initial_value"] == "Town hall on Thursday"
+
+    answers = {"title": "Town hall moves to Friday", "body": "Same room, *Friday* 15:00."}
+    assert leaders.send_interaction(view_submission(modal, answers, user=LEADER)) == (200, "")
+    wait_until(lambda: leaders.container.broadcasts.get(broadcast_id).version == 2, what="the edit")
+    scheduled = leaders.container.broadcasts.get(broadcast_id)
+    assert (scheduled.status, scheduled.title) == ("scheduled", "Town hall moves to Friday")
+    assert outbox_rows(leaders.container, broadcast_id) == []  # nothing went out early
+
+    assert leaders.container.broadcasts.send(broadcast_id).done  # what the job does
+    leaders.container.delivery_worker.drain(timeout=10)
+    for user in FINANCE:
+        [copy] = dm_copies(slack, user, broadcast_id)
+        assert copy["blocks"][0]["text"]["text"] == "Town hall moves to Friday"
+        assert "*Friday* 15:00" in copy["blocks"][1]["text"]["text"]
+        assert "edited" not in copy["blocks"][2]["elements"][0]["text"]  # nobody saw the first

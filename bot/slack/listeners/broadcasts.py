@@ -372,7 +372,7 @@ def slack_problems(container, client, draft: Draft) -> dict[str, str]:
         try:
             info = client.conversations_info(channel=channel)["channel"]
         except SlackApiError:
-            outside.append(channel)  # a private channel the bot is not in looks like this
+            outside.append(f"a private channel ({channel})")  # not in it: Slack hides it
             continue
         if not info.get("is_member"):
             outside.append(f"#{info['name']}" if info.get("name") else channel)

@@ -52,7 +52,8 @@ def test_a_reminder_copy_asks_until_acknowledged_then_says_so():
     blocks = kit.message(update(), "U1", None, True)["blocks"]
     assert blocks[0]["block_id"] == kit.REMINDER_BLOCK
     assert buttons(blocks) == [kit.ACK, kit.ASK]
-    blocks = kit.message(update(version=2), "U1", SENT_AT, True)["blocks"]
+    edited = update(version=2, edited_at=SENT_AT + dt.timedelta(hours=1))
+    blocks = kit.message(edited, "U1", SENT_AT, True)["blocks"]
     assert kit.REMINDER_BLOCK not in json.dumps(blocks)  # no "please press Got it" any more
     assert buttons(blocks) == [kit.ASK]
     texts = json.dumps(blocks, ensure_ascii=False)
