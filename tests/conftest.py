@@ -24,6 +24,7 @@ from slackbed import SIGNING_SECRET, TEAM_CHANNEL, BotServer
 from bot.config import Settings
 from bot.container import Container
 from bot.slack.app import build_app
+from bot.timeutil import as_utc  # noqa: F401 - tests import it from here
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL_VAR = "CHANGEBOT_TEST_POSTGRES_URL"
@@ -72,11 +73,6 @@ class FrozenClock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def make_settings(**values) -> Settings:

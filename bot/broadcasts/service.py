@@ -19,7 +19,6 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery.outbox import Envelope, Outbox
 from bot.knowledge.loaders import LoadedDocument
 from bot.store.models import Broadcast, BroadcastAck, BroadcastAudit, BroadcastQuestion
+from bot.timeutil import as_utc, utcnow, zone
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +38,6 @@ TITLE_LIMIT = 150  # Slack's header block limit
 BODY_LIMIT = 3000  # Slack's section text limit
 STRANDED_AFTER = dt.timedelta(minutes=1)
 SOURCE_PREFIX = "slack-update:"  # index source ids of updates; never a playbook file path
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back naive; they are stored as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class NotFound(LookupError):
@@ -194,7 +183,7 @@ def problems(draft: Draft, *, now: dt.datetime) -> dict[str, str]:
     if draft.audience.is_empty:
         found["audience"] = "Choose who gets it: channels, user groups, departments or everyone."
     if draft.send_at is not None and draft.send_at <= now:
-        local = draft.send_at.astimezone(_zone(draft.author_tz))
+        local = draft.send_at.astimezone(zone(draft.author_tz))
         found["when"] = f"{local:%d %b %Y %H:%M} is in the past; pick a later time or send now."
     return found
 
@@ -296,7 +285,7 @@ class Broadcasts:
         if not update.local_time:
             return update.send_at
         zones = {self.timezone_of(user) for user in self.people(update.audience)}
-        moments = [self._moment(update, zone) for zone in zones]
+        moments = [self._moment(update, tz) for tz in zones]
         if update.audience.channels or not moments:
             moments.append(update.send_at)
         return min(moments)
@@ -473,7 +462,7 @@ class Broadcasts:
 
     def acknowledged_at(self, broadcast_id: int, user_id: str) -> dt.datetime | None:
         with self.sessions() as session:
-            return _utc(
+            return as_utc(
                 session.scalar(
                     select(BroadcastAck.acknowledged_at).where(
                         BroadcastAck.broadcast_id == broadcast_id, BroadcastAck.user_id == user_id
@@ -502,7 +491,7 @@ class Broadcasts:
                     "broadcast_id": row.broadcast_id,
                     "actor": row.actor,
                     "action": row.action,
-                    "at": _utc(row.at),
+                    "at": as_utc(row.at),
                     "detail": row.detail,
                 }
                 for row in session.scalars(query)
@@ -667,11 +656,11 @@ class Broadcasts:
         return as_document(update_, self.name_of(update_.author))
 
     # -- pieces ----------------------------------------------------------------------------
-    def _moment(self, update_: Update, zone: str) -> dt.datetime:
-        """The update's wall-clock time (in the author's zone) as an instant in `zone`."""
+    def _moment(self, update_: Update, tz: str) -> dt.datetime:
+        """The update's wall-clock time (in the author's zone) as an instant in `tz`."""
         assert update_.send_at is not None
-        wall = update_.send_at.astimezone(_zone(update_.author_tz)).replace(tzinfo=None)
-        return wall.replace(tzinfo=_zone(zone)).astimezone(dt.UTC)
+        wall = update_.send_at.astimezone(zone(update_.author_tz)).replace(tzinfo=None)
+        return wall.replace(tzinfo=zone(tz)).astimezone(dt.UTC)
 
     def _payload(self, update_: Update, user: str | None, acked, reminder: bool) -> dict:
         return {**self.render(update_, user, acked, reminder), "version": update_.version}
@@ -679,7 +668,7 @@ class Broadcasts:
     def _ack_times(self, broadcast_id: int) -> dict[str, dt.datetime]:
         with self.sessions() as session:
             return {
-                user: _utc(at)
+                user: as_utc(at)
                 for user, at in session.execute(
                     select(BroadcastAck.user_id, BroadcastAck.acknowledged_at).where(
                         BroadcastAck.broadcast_id == broadcast_id
@@ -751,13 +740,6 @@ def _delete_envelope(copy: Copy) -> Envelope:
     )
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _snapshot(row: Broadcast) -> Update:
     return Update(
         id=row.id,
@@ -767,16 +749,16 @@ def _snapshot(row: Broadcast) -> Update:
         audience=Audience.from_json(row.audience or {}),
         ask_ack=bool(row.ask_ack),
         status=row.status,
-        send_at=_utc(row.send_at),
+        send_at=as_utc(row.send_at),
         local_time=bool(row.local_time),
         author_tz=row.author_tz or "UTC",
         version=row.version,
         dm_count=row.dm_count,
         channel_count=row.channel_count,
-        created_at=_utc(row.created_at),
-        sent_at=_utc(row.sent_at),
-        edited_at=_utc(row.edited_at),
-        recalled_at=_utc(row.recalled_at),
+        created_at=as_utc(row.created_at),
+        sent_at=as_utc(row.sent_at),
+        edited_at=as_utc(row.edited_at),
+        recalled_at=as_utc(row.recalled_at),
     )
 
 

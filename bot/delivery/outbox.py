@@ -16,15 +16,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import DmChannel, OutboxMessage
+from bot.timeutil import utcnow
 
 Clock = Callable[[], dt.datetime]
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 # A row whose last attempt may have reached Slack: look for it in the DM before posting.
 VERIFY_PREFIX = "unverified: "
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import Person
+from bot.timeutil import utcnow
 
 Clock = Callable[[], dt.datetime]
 
@@ -34,10 +35,6 @@ _DELIMITERS = ",;\t"
 
 # Skip reasons, as counted in SyncReport.skipped.
 BOT, DELETED, APP_USER, GUEST, INVALID = "bot", "deleted", "app_user", "guest", "invalid"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DirectoryImportError(ValueError):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.knowledge.answer import Answer, Answerer
 from bot.store.models import Escalation, Feedback, Interaction, SlackEvent
+from bot.timeutil import utcnow
 
 Clock = Callable[[], dt.datetime]
 
@@ -25,10 +26,6 @@ Clock = Callable[[], dt.datetime]
 _ELLIPTICAL = re.compile(
     r"^\s*(and|but|also|what about|how about|what if|then|so|same for|ok(ay)?)\b", re.I
 )
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class NotFound(LookupError):

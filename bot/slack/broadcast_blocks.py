@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo
 
+from bot import timeutil
 from bot.broadcasts.service import BODY_LIMIT, TITLE_LIMIT, Stats, Update
 from bot.slack.blocks import escape
 
@@ -270,7 +270,7 @@ def tracking_blocks(rows: list[tuple[Update, Stats]], *, tz: str = "UTC") -> lis
     """One section per update with its figures, and the leader's buttons."""
     if not rows:
         return [{"type": "section", "text": _text("No updates sent yet.", "mrkdwn")}]
-    zone = zone_of(tz)
+    zone = timeutil.zone(tz)
     blocks: list[dict] = []
     for update, stats in rows:
         sent = (update.sent_at or update.send_at or update.created_at).astimezone(zone)
@@ -317,7 +317,7 @@ def tracking_blocks(rows: list[tuple[Update, Stats]], *, tz: str = "UTC") -> lis
 def scheduled_blocks(updates: list[Update], *, tz: str = "UTC") -> list[dict]:
     if not updates:
         return [{"type": "section", "text": _text("No updates are scheduled.", "mrkdwn")}]
-    zone = zone_of(tz)
+    zone = timeutil.zone(tz)
     blocks: list[dict] = []
     for update in updates:
         assert update.send_at is not None
@@ -358,10 +358,3 @@ def leader_home_blocks(rows: list[tuple[Update, Stats]], *, tz: str = "UTC") -> 
         },
         *tracking_blocks(rows, tz=tz),
     ]
-
-
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")

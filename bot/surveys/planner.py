@@ -14,10 +14,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.delivery.outbox import Envelope, Outbox
 from bot.surveys.definitions import Survey
+from bot.timeutil import zone
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,9 @@ class Recipient:
 def local_moment(day: dt.date, hhmm: str, tz: str, fallback: str = "UTC") -> dt.datetime:
     """`hhmm` on `day` in time zone `tz`, as an aware UTC datetime (DST-correct)."""
     hour, minute = (int(part) for part in hhmm.split(":"))
-    try:
-        zone = ZoneInfo(tz or fallback)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(fallback)
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone(tz, fallback)).astimezone(
+        dt.UTC
+    )
 
 
 class PulsePlanner:

@@ -21,7 +21,6 @@ import logging
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Float, Text, case, cast, column, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.store.models import SurveyInvitation, SurveyResponse, SurveyRun
 from bot.surveys.definitions import DIMENSIONS, Question, Survey
 from bot.surveys.scoring import NOT_RECORDED, Response, item_score
+from bot.timeutil import as_utc, utcnow, zone
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +38,6 @@ OPEN, CLOSED = "open", "closed"
 ATTRIBUTES = ("department", "team", "location")  # all a response may say about its author
 MAX_TEXT = 3000  # Slack's limit for a plain-text input
 REMINDER_TIME = dt.time(9, 0)  # a reminder due at the weekend waits for Monday, 09:00 local
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """Aware UTC. SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 class SurveyClosed(Exception):
@@ -90,10 +79,10 @@ class Run:
             id=row.id,
             survey_id=row.survey_id,
             due_date=row.due_date,
-            opens_at=_utc(row.opens_at),
-            closes_at=_utc(row.closes_at),
+            opens_at=as_utc(row.opens_at),
+            closes_at=as_utc(row.closes_at),
             status=row.status,
-            created_at=_utc(row.created_at),
+            created_at=as_utc(row.created_at),
         )
 
 
@@ -151,16 +140,12 @@ class RunStats:
 
 def reminder_moment(moment: dt.datetime, tz: str) -> dt.datetime:
     """`moment`, or Monday 09:00 in `tz` when it falls on a Saturday or Sunday there (UTC)."""
-    try:
-        zone = ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("Unknown time zone %r; reminding on UTC's calendar", tz)
-        zone = ZoneInfo("UTC")
-    local = _utc(moment).astimezone(zone)
+    local_zone = zone(tz)
+    local = as_utc(moment).astimezone(local_zone)
     if local.weekday() < 5:
-        return _utc(moment)
+        return as_utc(moment)
     monday = local.date() + dt.timedelta(days=7 - local.weekday())
-    return dt.datetime.combine(monday, REMINDER_TIME, tzinfo=zone).astimezone(dt.UTC)
+    return dt.datetime.combine(monday, REMINDER_TIME, tzinfo=local_zone).astimezone(dt.UTC)
 
 
 def validate_answers(survey: Survey, answers: Mapping[str, object]) -> dict[str, int | str]:
@@ -273,15 +258,15 @@ class SurveyRuns:
         existing = self.find_run(survey.id, due_date)
         if existing is not None:
             return existing, False
-        now = _utc(self.clock())
+        now = as_utc(self.clock())
         people = list(dict.fromkeys(user for user in recipients if user))
         try:
             with self.sessions.begin() as session:
                 row = SurveyRun(
                     survey_id=survey.id,
                     due_date=due_date,
-                    opens_at=_utc(opens_at),
-                    closes_at=_utc(closes_at),
+                    opens_at=as_utc(opens_at),
+                    closes_at=as_utc(closes_at),
                     status=OPEN,
                     created_at=now,
                 )
@@ -364,7 +349,7 @@ class SurveyRuns:
 
         A conditional UPDATE per run decides, so two schedulers never both alert on one run.
         """
-        now = _utc(now)
+        now = as_utc(now)
         closed = []
         with self.sessions() as session:
             ids = session.scalars(
@@ -410,7 +395,7 @@ class SurveyRuns:
         a Saturday or Sunday in the person's time zone, from Monday 09:00 there instead,
         and never once the run has closed.
         """
-        now = _utc(now)
+        now = as_utc(now)
         due: list[tuple[int, str]] = []
         with self.sessions() as session:
             conditions = [SurveyRun.status == OPEN, SurveyRun.closes_at > now]
@@ -447,7 +432,7 @@ class SurveyRuns:
                     SurveyInvitation.user_id == user_id,
                     SurveyInvitation.reminded_at.is_(None),
                 )
-                .values(reminded_at=_utc(at or self.clock()))
+                .values(reminded_at=as_utc(at or self.clock()))
             )
         return (result.rowcount or 0) == 1
 
@@ -496,7 +481,7 @@ class SurveyRuns:
         clean = validate_answers(survey, answers)
         kept = _attributes(attributes)
         key = self.respondent_key(run_id, user_id)
-        now = _utc(self.clock())
+        now = as_utc(self.clock())
         # Only the day is kept, in both tables: an exact answer time in invitations would
         # let anyone pair responses with people by the order they arrived in.
         day = dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC)
@@ -536,7 +521,7 @@ class SurveyRuns:
             return SubmitResult(stored=True, replaced=True)
 
     def _check_open(self, run: Run) -> None:
-        now = _utc(self.clock())
+        now = as_utc(self.clock())
         if run.status == CLOSED or now >= run.closes_at:
             closed_at = min(now, run.closes_at)
             raise SurveyClosed(closed_at.date(), closed_at)

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from conftest import as_utc
 from scenario import action_ids, blocks_of, button_value, everything_said, rows, settle
 from slackbed import SIGNING_SECRET, BotServer, block_action, command_fields, view_submission
 from sqlalchemy import text, update
@@ -92,11 +93,6 @@ TRAINING_DOCS = {
         and check its dashboard. Practice the new way of working with a buddy.
         """,
 }
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back naive (they are stored as UTC)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _answers(likert: dict[str, int], comment: str | None = None) -> dict[str, object]:
@@ -349,7 +345,7 @@ def test_a_submit_closes_the_modal_stores_one_anonymous_row_and_thanks_in_place(
     assert response.answers == expected
     assert response.attributes == {"department": "Finance"}
     assert response.respondent_key == pulse.container.survey_runs.respondent_key(run.id, "U1")
-    assert _utc(response.submitted_at).time() == dt.time(0)  # the day only, not the moment
+    assert as_utc(response.submitted_at).time() == dt.time(0)  # the day only, not the moment
 
     answered = {i.user_id: i.answered_at for i in rows(pulse.container, SurveyInvitation)}
     assert answered.pop("U1") is not None
@@ -456,7 +452,7 @@ def test_a_submit_after_the_run_closed_is_refused_in_the_modal_and_not_stored(pu
 def test_a_submit_is_refused_once_the_survey_clock_passes_the_close(pulse, slack, monkeypatch):
     run = send_now(pulse)
     view = open_modal(pulse, run.id, "U1")
-    closes_at = _utc(run.closes_at)
+    closes_at = as_utc(run.closes_at)
     runs = pulse.container.survey_runs
     monkeypatch.setattr(runs, "clock", lambda: closes_at + dt.timedelta(minutes=1))
 
@@ -470,7 +466,7 @@ def test_a_submit_is_refused_once_the_survey_clock_passes_the_close(pulse, slack
 @pytest.mark.parametrize("how", ["clock", "scheduler"])
 def test_the_button_after_the_close_says_when_it_closed_and_opens_nothing(pulse, slack, how):
     run = send_now(pulse)
-    closes_at = _utc(run.closes_at)
+    closes_at = as_utc(run.closes_at)
     later = closes_at + dt.timedelta(minutes=1)
     runs = pulse.container.survey_runs
     if how == "clock":

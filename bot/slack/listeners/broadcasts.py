@@ -13,6 +13,7 @@ import logging
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from bot import timeutil
 from bot.broadcasts.service import Audience, Draft, NotFound, problems
 from bot.slack import broadcast_blocks as kit
 from bot.slack.blocks import escape
@@ -137,7 +138,7 @@ def register(app: App, container) -> None:
             log.info("Compose modal %s submitted again; update %s kept once", view["id"], update.id)
             return
         if draft.send_at is not None:
-            when = f"{draft.send_at.astimezone(kit.zone_of(tz)):%a %d %b %Y %H:%M} ({tz})"
+            when = f"{draft.send_at.astimezone(timeutil.zone(tz)):%a %d %b %Y %H:%M} ({tz})"
             if draft.local_time:
                 when += ", in each recipient's own time zone"
             text = (
