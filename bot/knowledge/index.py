@@ -154,26 +154,14 @@ class PlaybookIndexer:
         if documents:
             # Similar lengths in one model call waste less padding (about 25% faster here).
             documents.sort(key=lambda d: len(d.page_content))
-            result = index(
-                _iter(documents),
-                self.record_manager,
-                self.store.vector_store,
-                cleanup="scoped_full",
-                source_id_key="source",
-                batch_size=self.batch_size,
-                key_encoder=chunk_key,
-            )
+            result = self._index(documents)
             report.chunks_added = result["num_added"]
             report.chunks_deleted = result["num_deleted"]
 
         # Files that are gone from the folder: drop their chunks.
         gone = sorted(set(before) - present)
         if gone:
-            keys = self.record_manager.list_keys(group_ids=gone)
-            if keys:
-                self.store.vector_store.delete(keys)
-                self.record_manager.delete_keys(keys)
-                report.chunks_deleted += len(keys)
+            report.chunks_deleted += self._drop(gone)
             report.deleted = gone
 
         after = self.record_manager.keys_by_group()
@@ -195,8 +183,18 @@ class PlaybookIndexer:
         self.store.reopen()  # the collection may have been rebuilt by another process
         self.store.check_model()
         chunks = self._chunks(doc)
-        index(
-            _iter(chunks),
+        self._index(chunks)
+        return len(chunks)
+
+    def remove_source(self, source: str) -> int:
+        """Drop every chunk of one document; returns how many were removed."""
+        self.store.reopen()
+        return self._drop([source])
+
+    def _index(self, documents: list[Document]) -> dict:
+        """Add new chunks and drop the replaced ones of the same sources (LangChain index)."""
+        return index(
+            _iter(documents),
             self.record_manager,
             self.store.vector_store,
             cleanup="scoped_full",
@@ -204,12 +202,10 @@ class PlaybookIndexer:
             batch_size=self.batch_size,
             key_encoder=chunk_key,
         )
-        return len(chunks)
 
-    def remove_source(self, source: str) -> int:
-        """Drop every chunk of one document; returns how many were removed."""
-        keys = self.record_manager.list_keys(group_ids=[source])
-        self.store.reopen()
+    def _drop(self, sources: list[str]) -> int:
+        """Delete every chunk of these sources from the store and the record manager."""
+        keys = self.record_manager.list_keys(group_ids=sources)
         if keys:
             self.store.vector_store.delete(keys)
             self.record_manager.delete_keys(keys)
