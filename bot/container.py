@@ -386,10 +386,11 @@ class Container:
             return (person.real_name if person else "") or user_id
 
         def notify(user_id: str, text: str) -> None:
+            from bot.slack.listeners.replies import open_dm
+
             try:
                 client = self.slack_client()
-                channel = client.conversations_open(users=user_id)["channel"]["id"]
-                client.chat_postMessage(channel=channel, text=text)
+                client.chat_postMessage(channel=open_dm(client, user_id), text=text)
             except Exception:
                 log.exception("Could not tell %s: %s", user_id, text)
 

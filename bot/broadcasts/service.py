@@ -171,20 +171,26 @@ Render = Callable[[Update, str | None, dt.datetime | None, bool], dict]
 
 def problems(draft: Draft, *, now: dt.datetime) -> dict[str, str]:
     """What is wrong with a draft, by field (title, body, audience, when); {} when fine."""
-    found: dict[str, str] = {}
-    if not draft.title.strip():
-        found["title"] = "Give the update a title."
-    elif len(draft.title) > TITLE_LIMIT:
-        found["title"] = f"Keep the title under {TITLE_LIMIT} characters."
-    if not draft.body.strip():
-        found["body"] = "Write the message: it is empty."
-    elif len(draft.body) > BODY_LIMIT:
-        found["body"] = f"Slack shows at most {BODY_LIMIT} characters here; shorten the message."
+    found = text_problems(draft.title, draft.body)
     if draft.audience.is_empty:
         found["audience"] = "Choose who gets it: channels, user groups, departments or everyone."
     if draft.send_at is not None and draft.send_at <= now:
         local = draft.send_at.astimezone(zone(draft.author_tz))
         found["when"] = f"{local:%d %b %Y %H:%M} is in the past; pick a later time or send now."
+    return found
+
+
+def text_problems(title: str, body: str) -> dict[str, str]:
+    """What is wrong with an update's title and message (composing or editing)."""
+    found: dict[str, str] = {}
+    if not title.strip():
+        found["title"] = "Give the update a title."
+    elif len(title) > TITLE_LIMIT:
+        found["title"] = f"Keep the title under {TITLE_LIMIT} characters."
+    if not body.strip():
+        found["body"] = "Write the message: it is empty."
+    elif len(body) > BODY_LIMIT:
+        found["body"] = f"Slack shows at most {BODY_LIMIT} characters here; shorten the message."
     return found
 
 
@@ -557,8 +563,7 @@ class Broadcasts:
 
     def edit(self, broadcast_id: int, actor: str, *, title: str, body: str) -> Outcome:
         """New title/text: every delivered copy is updated, queued copies go out new."""
-        draft = Draft("", actor, title, body, Audience(everyone=True))
-        wrong = problems(draft, now=self.clock())
+        wrong = text_problems(title, body)
         if wrong:
             return Outcome(False, message=" ".join(wrong.values()), detail=wrong)
         title, body = title.strip(), body.strip()

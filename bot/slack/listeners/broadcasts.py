@@ -14,11 +14,11 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot import timeutil
-from bot.broadcasts.service import Audience, Draft, NotFound, problems
+from bot.broadcasts.service import Audience, Draft, NotFound, problems, text_problems
 from bot.slack import broadcast_blocks as kit
 from bot.slack.blocks import escape
 from bot.slack.listeners.home import publish_home, tracking_rows
-from bot.slack.listeners.replies import post_answer
+from bot.slack.listeners.replies import open_dm, post_answer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def register(app: App, container) -> None:
         if channel and not channel.startswith("D"):
             client.chat_postEphemeral(channel=channel, user=user, text=text)
         else:
-            client.chat_postMessage(channel=_dm(client, user), text=text)
+            client.chat_postMessage(channel=open_dm(client, user), text=text)
 
     def refresh_home(client, body) -> None:
         """After a leader's click on their App Home: show the new figures there."""
@@ -106,11 +106,11 @@ def register(app: App, container) -> None:
         draft = read_draft(values, key="preview", author=user, tz="UTC")
         if not draft.title.strip() or not draft.body.strip():
             text = "Write a title and a message first; then Preview shows it to you."
-            client.chat_postMessage(channel=_dm(client, user), text=text)
+            client.chat_postMessage(channel=open_dm(client, user), text=text)
             return
         preview = container.broadcasts.preview(draft)
         message = kit.message(preview, user, None, False, preview=True)
-        client.chat_postMessage(channel=_dm(client, user), unfurl_links=False, **message)
+        client.chat_postMessage(channel=open_dm(client, user), unfurl_links=False, **message)
 
     @app.view(kit.COMPOSE)
     def handle_compose_submit(ack, body, view, client):
@@ -153,7 +153,7 @@ def register(app: App, container) -> None:
                 f"{detail.get('channels', 0)} channel posts. `/broadcast status` shows "
                 "delivery, acknowledgements and questions."
             )
-        client.chat_postMessage(channel=_dm(client, user), text=text)
+        client.chat_postMessage(channel=open_dm(client, user), text=text)
 
     # -- on every copy ---------------------------------------------------------------------
     @app.action(kit.ACK)
@@ -214,7 +214,7 @@ def register(app: App, container) -> None:
         channel, ts = meta.get("channel", ""), meta.get("ts", "")
         if not channel.startswith("D") or not ts:
             # A channel post: the answer goes to the person's DMs, not to the channel.
-            channel, ts = _dm(client, user), None
+            channel, ts = open_dm(client, user), None
         _, interaction_id = post_answer(
             container,
             client,
@@ -229,14 +229,23 @@ def register(app: App, container) -> None:
             container.broadcasts.record_question(update.id, user, interaction_id)
 
     # -- the leader's follow-ups -----------------------------------------------------------
-    @app.action(kit.REMIND)
-    def handle_remind(ack, body, action, client):
-        ack()
-        if refuse_unless_leader(body, client):
-            return
-        outcome = container.broadcasts.remind(int(action["value"]), body["user"]["id"])
-        tell(client, body, outcome.message)
-        refresh_home(client, body)
+    def follow_up(method):
+        """A leader's button on a sent or scheduled update: remind, recall or cancel."""
+
+        def handle(ack, body, action, client):
+            ack()
+            if refuse_unless_leader(body, client):
+                return
+            outcome = method(int(action["value"]), body["user"]["id"])
+            tell(client, body, outcome.message)
+            refresh_home(client, body)
+
+        return handle
+
+    broadcasts = container.broadcasts
+    app.action(kit.REMIND)(follow_up(broadcasts.remind))
+    app.action(kit.RECALL)(follow_up(broadcasts.recall))
+    app.action(kit.CANCEL)(follow_up(broadcasts.cancel))
 
     @app.action(kit.EDIT)
     def handle_edit_open(ack, body, action, client):
@@ -265,33 +274,15 @@ def register(app: App, container) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = view["state"]["values"]
         title, text = _value(values, "title"), _value(values, "body")
-        wrong = edit_problems(title, text)
+        wrong = text_problems(title, text)  # the block ids are the field names
         if wrong:
             ack(response_action="errors", errors=wrong)
             return
         ack()  # updating thousands of copies is queued after Slack has its answer
         outcome = container.broadcasts.edit(int(meta.get("id", 0)), user, title=title, body=text)
-        client.chat_postMessage(channel=_dm(client, user), text=outcome.message)
+        client.chat_postMessage(channel=open_dm(client, user), text=outcome.message)
         if meta.get("from_home"):
             publish_home(container, client, user)
-
-    @app.action(kit.RECALL)
-    def handle_recall(ack, body, action, client):
-        ack()
-        if refuse_unless_leader(body, client):
-            return
-        outcome = container.broadcasts.recall(int(action["value"]), body["user"]["id"])
-        tell(client, body, outcome.message)
-        refresh_home(client, body)
-
-    @app.action(kit.CANCEL)
-    def handle_cancel(ack, body, action, client):
-        ack()
-        if refuse_unless_leader(body, client):
-            return
-        outcome = container.broadcasts.cancel(int(action["value"]), body["user"]["id"])
-        tell(client, body, outcome.message)
-        refresh_home(client, body)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -329,13 +320,6 @@ def _value(values: dict, block: str) -> str:
 
 def _selected(values: dict, block: str) -> list[str]:
     return [o["value"] for o in _state(values, block).get("selected_options") or []]
-
-
-def edit_problems(title: str, body: str) -> dict[str, str]:
-    """The title/text checks of the compose modal, for the edit modal."""
-    draft = Draft("", "", title, body, Audience(everyone=True))
-    found = problems(draft, now=dt.datetime.now(dt.UTC))
-    return {ERROR_BLOCKS[field]: message for field, message in found.items()}
 
 
 def read_draft(values: dict, *, key: str, author: str, tz: str) -> Draft:
@@ -409,7 +393,3 @@ def _clicked(body: dict) -> tuple[str, str, dict]:
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
     return channel, container.get("message_ts") or message.get("ts", ""), message
-
-
-def _dm(client, user_id: str) -> str:
-    return client.conversations_open(users=user_id)["channel"]["id"]

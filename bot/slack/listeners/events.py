@@ -9,7 +9,7 @@ import re
 from slack_bolt import App
 
 from bot.slack.blocks import relay_blocks
-from bot.slack.listeners.replies import post_answer
+from bot.slack.listeners.replies import open_dm, post_answer
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,9 @@ def register(app: App, container) -> None:
         blocks = relay_blocks(reply, event["user"], interaction.question)
         fallback = f"The change team answered your question: {reply[:200]}"
         if interaction.surface == "command" or not interaction.channel_id:
-            dm = client.conversations_open(users=interaction.user_id)["channel"]["id"]
-            client.chat_postMessage(channel=dm, text=fallback, blocks=blocks)
+            client.chat_postMessage(
+                channel=open_dm(client, interaction.user_id), text=fallback, blocks=blocks
+            )
         else:
             client.chat_postMessage(
                 channel=interaction.channel_id,

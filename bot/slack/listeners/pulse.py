@@ -7,6 +7,7 @@ import logging
 from slack_bolt import App
 
 from bot.slack.blocks import escape
+from bot.slack.listeners.replies import open_dm
 from bot.slack.middleware import HrRole
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,6 @@ def _survey(container, words):
     return survey, by, missing
 
 
-def _dm(client, user_id: str) -> str:
-    return client.conversations_open(users=user_id)["channel"]["id"]
-
-
 def pulse_results(container, client, user_id, words) -> str:
     from bot.surveys.charts import trend_chart_png
     from bot.surveys.reports import load_report, render_text, trend
@@ -78,7 +75,7 @@ def pulse_results(container, client, user_id, words) -> str:
     previous = runs.previous_closed_run(survey.id, run.id)
     report = load_report(runs, survey, run, by=by, previous_run=previous)
     history = [(r, load_report(runs, survey, r, with_comments=False)) for r in runs.runs(survey.id)]
-    channel = _dm(client, user_id)
+    channel = open_dm(client, user_id)
     client.chat_postMessage(channel=channel, text=f"```{render_text(report)}```")
     points = trend(survey.id, history)
     if points:
@@ -116,7 +113,7 @@ def pulse_preview(container, client, user_id, words) -> str:
         f"{n}. {q.text} _({q.type})_" for n, q in enumerate(survey.questions, start=1)
     )
     client.chat_postMessage(
-        channel=_dm(client, user_id),
+        channel=open_dm(client, user_id),
         text=f"Preview of {survey.title}",
         blocks=[
             {"type": "header", "text": {"type": "plain_text", "text": f"Preview: {survey.title}"}},
@@ -155,7 +152,7 @@ def pulse_export(container, client, user_id, words) -> str:
         return f"{survey.title} has not run yet."
     report = load_report(runs, survey, run, by=by, with_comments=False)
     client.files_upload_v2(
-        channel=_dm(client, user_id),
+        channel=open_dm(client, user_id),
         content=export_csv(report).encode("utf-8"),
         filename=f"{survey.id}-{run.due_date}-by-{by}.csv",
         title=f"{survey.title} {run.due_date}: aggregates by {by}",

@@ -1,4 +1,5 @@
-"""Posting an answer: shared by DMs, mentions, thread follow-ups and the assistant panel."""
+"""Posting to people: an answer (shared by DMs, mentions, thread follow-ups, the assistant
+panel and updates' questions), and the DM channel to post a note in."""
 
 from __future__ import annotations
 
@@ -39,3 +40,8 @@ def post_answer(
     )
     container.question_service.record_reply(asked.interaction_id, response["ts"])
     return response["ts"], asked.interaction_id
+
+
+def open_dm(client, user_id: str) -> str:
+    """The id of the bot's DM with this person (conversations.open is idempotent)."""
+    return client.conversations_open(users=user_id)["channel"]["id"]
