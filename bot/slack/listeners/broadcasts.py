@@ -17,6 +17,7 @@ from bot import timeutil
 from bot.broadcasts.service import Audience, Draft, NotFound, problems, text_problems
 from bot.slack import broadcast_blocks as kit
 from bot.slack.blocks import escape
+from bot.slack.directory_source import usergroup_members
 from bot.slack.listeners.home import publish_home, tracking_rows
 from bot.slack.listeners.replies import open_dm, post_answer
 
@@ -366,21 +367,26 @@ def slack_problems(container, client, draft: Draft) -> dict[str, str]:
             f"I am not in {', '.join(outside)}. Invite me there with /invite @changebot, "
             "then press Send again."
         )[:150]
-    gone = []
+    gone, members = [], 0
     for group in draft.audience.usergroups:
         try:
-            client.usergroups_users_list(usergroup=group)
-        except SlackApiError:
+            members += len(usergroup_members(client, group))
+        except (LookupError, SlackApiError):
             gone.append(group)
     if gone:
         errors["usergroups"] = (
             f"This user group no longer exists: {', '.join(gone)}. Remove it from the list."
         )[:150]
-    lonely = not errors and not draft.audience.channels and draft.audience.has_people
-    if lonely and not container.broadcasts.people(draft.audience):
-        target = "departments" if draft.audience.departments else "everyone"
-        if draft.audience.usergroups:
-            target = "usergroups"
+    audience = draft.audience
+    if errors or audience.channels or members or not audience.has_people:
+        return errors
+    # Only the directory is left to ask (the groups' members were counted above).
+    if not container.broadcasts.people(
+        Audience(departments=audience.departments, everyone=audience.everyone)
+    ):
+        target = "usergroups" if audience.usergroups else "departments"
+        if not audience.usergroups and not audience.departments:
+            target = "everyone"
         errors[target] = (
             "Nobody is in this audience yet (is the directory synced? changebot directory sync)."
         )
