@@ -72,14 +72,9 @@ def evidence_score(retrieval: Retrieval, retriever: HybridRetriever) -> float:
     terms = set(retrieval.query_terms)
     if not terms:
         return dense
-    idf = retriever.bm25.idf
-    weight = {t: idf.get(t, retriever.bm25.max_idf) for t in terms}
-    total = sum(weight.values())
-    cover = 0.0
-    for hit in top:
-        present = set(tokens(hit.chunk.text))
-        cover = max(cover, sum(w for t, w in weight.items() if t in present) / total)
-    unknown = sum(1 for t in terms if t not in idf) / len(terms)
+    coverage = retriever.coverage(retrieval.query_terms)
+    cover = max(coverage(hit) for hit in top)
+    unknown = sum(1 for t in terms if t not in retriever.bm25.idf) / len(terms)
     return dense + 0.6 * cover - 0.3 * unknown
 
 

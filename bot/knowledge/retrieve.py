@@ -244,7 +244,7 @@ class HybridRetriever:
         if vector:
             self._fill_dense(hits, vector)
             if mode == "hybrid":
-                hits = _newest_word_first(hits, self.announcement_margin, self._coverage(terms))
+                hits = _newest_word_first(hits, self.announcement_margin, self.coverage(terms))
         return Retrieval(question, hits, vector, terms)
 
     def _allowed(self, doc_type: str | None, audience: str | None) -> np.ndarray | None:
@@ -317,10 +317,11 @@ class HybridRetriever:
         hits = sorted(fused.values(), key=lambda h: -h.score)
         return _newer_wins_ties(hits, self.tie_margin)
 
-    def _coverage(self, terms: list[str]) -> Callable[[Hit], float]:
-        """The idf-weighted share of the question's words that a hit's text contains."""
+    def coverage(self, terms: list[str]) -> Callable[[Hit], float]:
+        """The idf-weighted share of the question's words that a hit's text contains
+        (a word the playbook never uses weighs as much as its rarest word)."""
         idf = self.bm25.idf
-        weight = {t: idf.get(t, 0.0) for t in set(terms)}
+        weight = {t: idf.get(t, self.bm25.max_idf) for t in set(terms)}
         total = sum(weight.values()) or 1.0
 
         def coverage(hit: Hit) -> float:
