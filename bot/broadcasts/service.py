@@ -459,22 +459,22 @@ class Broadcasts:
         return stats
 
     def acknowledged_by(self, broadcast_id: int) -> set[str]:
-        with self.sessions() as session:
-            return set(
-                session.scalars(
-                    select(BroadcastAck.user_id).where(BroadcastAck.broadcast_id == broadcast_id)
-                )
-            )
+        return set(self.acknowledgements(broadcast_id))
 
     def acknowledged_at(self, broadcast_id: int, user_id: str) -> dt.datetime | None:
+        return self.acknowledgements(broadcast_id, user_id).get(user_id)
+
+    def acknowledgements(
+        self, broadcast_id: int, user_id: str | None = None
+    ) -> dict[str, dt.datetime]:
+        """Who pressed "Got it" and when (one person's, with `user_id`)."""
+        query = select(BroadcastAck.user_id, BroadcastAck.acknowledged_at).where(
+            BroadcastAck.broadcast_id == broadcast_id
+        )
+        if user_id is not None:
+            query = query.where(BroadcastAck.user_id == user_id)
         with self.sessions() as session:
-            return as_utc(
-                session.scalar(
-                    select(BroadcastAck.acknowledged_at).where(
-                        BroadcastAck.broadcast_id == broadcast_id, BroadcastAck.user_id == user_id
-                    )
-                )
-            )
+            return {user: as_utc(at) for user, at in session.execute(query)}
 
     def copies(self, broadcast_id: int) -> list[Copy]:
         """Every delivered message of the update: channel posts, DMs and reminders."""
@@ -602,7 +602,7 @@ class Broadcasts:
             )
         # … and every delivered copy is updated in place.
         copies = self.copies(broadcast_id)
-        acked = self._ack_times(broadcast_id)
+        acked = self.acknowledgements(broadcast_id)
         envelopes = [self._edit_envelope(edited, copy, acked) for copy in copies]
         self.outbox.enqueue(f"{post_campaign(broadcast_id)}/edit-{edited.version}", envelopes)
         self.index(edited)
@@ -645,7 +645,7 @@ class Broadcasts:
         if current.status == RECALLED:
             self.outbox.enqueue(f"{post_campaign(broadcast_id)}/recall", [_delete_envelope(copy)])
         elif int(payload.get("version", 1)) < current.version:
-            envelope = self._edit_envelope(current, copy, self._ack_times(broadcast_id))
+            envelope = self._edit_envelope(current, copy, self.acknowledgements(broadcast_id))
             self.outbox.enqueue(f"{post_campaign(broadcast_id)}/edit-{current.version}", [envelope])
 
     # -- the playbook ----------------------------------------------------------------------
@@ -669,17 +669,6 @@ class Broadcasts:
 
     def _payload(self, update_: Update, user: str | None, acked, reminder: bool) -> dict:
         return {**self.render(update_, user, acked, reminder), "version": update_.version}
-
-    def _ack_times(self, broadcast_id: int) -> dict[str, dt.datetime]:
-        with self.sessions() as session:
-            return {
-                user: as_utc(at)
-                for user, at in session.execute(
-                    select(BroadcastAck.user_id, BroadcastAck.acknowledged_at).where(
-                        BroadcastAck.broadcast_id == broadcast_id
-                    )
-                )
-            }
 
     def _edit_envelope(self, update_: Update, copy: Copy, acked: dict) -> Envelope:
         user = None if is_channel(copy.recipient) else copy.recipient

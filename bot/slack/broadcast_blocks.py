@@ -227,6 +227,10 @@ def message(
     return {"text": f"{lead}{update.title} — from <@{update.author}>", "blocks": blocks}
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _button(label: str, action_id: str, value, *, style=None, confirm=None) -> dict:
     button = {"type": "button", "text": _text(label), "action_id": action_id, "value": str(value)}
     if style:
@@ -284,7 +288,9 @@ def tracking_blocks(rows: list[tuple[Update, Stats]], *, tz: str = "UTC") -> lis
         state = " · *recalled*" if update.status == "recalled" else ""
         text = (
             f"*{escape(update.title)}*{state}\n"
-            f"Sent {sent:%d %b %H:%M} to {update.audience.describe()}\n"
+            f"Sent {sent:%d %b %H:%M} to {update.audience.describe()}"
+            f" ({_count(update.dm_count, 'person', 'people')}, "
+            f"{_count(update.channel_count, 'channel', 'channels')})\n"
             f"{stats_line(update, stats)}"
         )
         blocks.append({"type": "section", "text": _text(text[:2900], "mrkdwn")})

@@ -73,6 +73,7 @@ def test_tracking_shows_figures_and_escapes_the_title():
     assert text.startswith(
         "*Go-live &lt;moves&gt; &amp; more*\nSent 10 Mar 09:00 to <#C1>, Finance"
     )
+    assert "Finance (3 people, 1 channel)\n" in text  # the audience as resolved when sent
     assert "Acknowledged: 2 of 3 (67%)" in text and "Questions: 1" in text
     assert buttons(blocks) == [kit.REMIND, kit.EDIT, kit.RECALL]
 
