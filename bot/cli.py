@@ -90,6 +90,7 @@ def ingest(
             )
     except (IngestError, EmbeddingModelMismatch, EmbeddingModelError) as exc:
         raise _fail(str(exc)) from exc
+    container.ingest_log.record(report, root)  # for the console's Playbook page
     _print_report(report, root)
     if report.indexed_files == 0:
         raise _fail("Nothing could be indexed.", 1)
@@ -244,6 +245,10 @@ def run(
 
     container = _container(data_dir)
     settings = container.settings
+    if http and not settings.console_url:
+        # Sign-in links point at this process's own /console unless a public URL is set.
+        local = f"http://localhost:{port or settings.http_port}/console"
+        container.settings = settings = settings.model_copy(update={"console_url": local})
     missing = runner.missing_credentials(settings, http=http)
     if missing:
         err.print("[yellow]Slack is not configured, so the bot runs in this terminal.[/yellow]")
@@ -259,6 +264,27 @@ def run(
             runner.run_socket_mode(container)
     except (EmbeddingModelMismatch, EmbeddingModelError) as exc:
         raise _fail(str(exc)) from exc
+
+
+@app.command(name="console")
+def console_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default CHANGEBOT_CONSOLE_PORT, 8080).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the web console on its own (for Socket Mode); `run --http` also serves it."""
+    from bot.slack import runner
+
+    container = _container(data_dir)
+    settings = container.settings
+    if not settings.slack_bot_token:
+        err.print(
+            "[yellow]SLACK_BOT_TOKEN is not set: sign-in links come from the bot in Slack, "
+            "so nobody can sign in until the bot runs with its token.[/yellow]"
+        )
+    runner.run_console(container, port=port or settings.console_port, host=host)
 
 
 def _mount_subcommands() -> None:

@@ -228,6 +228,55 @@ class Settings(BaseSettings):
         0.6, ge=0, le=1, description="Alert HR when a run's participation falls below this share."
     )
 
+    # -- the web console --------------------------------------------------------------------
+    console_url: str | None = Field(
+        None,
+        description=(
+            "Public base URL of the web console, as people's browsers reach it (e.g. "
+            "`https://changebot.example.com/console`); sign-in links point here and cookies are "
+            "Secure when it is https. Unset: `http://localhost:<console port>/console`."
+        ),
+    )
+    console_port: int = Field(
+        8080, ge=1, le=65535, description="Port of `changebot console` (the console on its own)."
+    )
+    console_secret: str | None = Field(
+        None,
+        description=(
+            "Secret that signs console sign-in links. Unset: generated once and kept in "
+            "`<data dir>/console-secret`; set it when several processes serve the console."
+        ),
+    )
+    console_session_hours: float = Field(
+        8.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a console sign-in lasts (it also ends after an hour without a click).",
+    )
+    change_team_users: str = Field(
+        "",
+        description=(
+            "Comma-separated Slack user ids of the change team (the console's Playbook page). "
+            "With this and the user group unset, the HR people are the change team."
+        ),
+    )
+    change_team_usergroup: str | None = Field(
+        None, description="Slack user group id (S…) whose members count as the change team."
+    )
+    slack_client_id: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_CLIENT_ID", "CHANGEBOT_SLACK_CLIENT_ID"),
+        description=(
+            "Client ID (Basic Information > App Credentials): with the secret, the console "
+            "offers 'Sign in with Slack' (OpenID Connect) next to the magic link."
+        ),
+    )
+    slack_client_secret: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "CHANGEBOT_SLACK_CLIENT_SECRET"),
+        description="Client Secret (Basic Information > App Credentials): 'Sign in with Slack'.",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper(cls, value: str) -> str:
@@ -242,6 +291,12 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def resolved_console_url(self) -> str:
+        """The console's public base URL, without a trailing slash."""
+        url = self.console_url or f"http://localhost:{self.console_port}/console"
+        return url.rstrip("/")
 
 
 class SettingsError(RuntimeError):

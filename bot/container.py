@@ -424,3 +424,108 @@ class Container:
             name_of=name_of,
             notify=notify,
         )
+
+    # -- the web console ---------------------------------------------------------------------
+    @cached_property
+    def hr_role(self):
+        """Who sees pulse results: configured user ids or a Slack user group (cached 5 min)."""
+        from bot.slack.middleware import HrRole
+
+        return HrRole(user_ids=self.settings.hr_users, usergroup=self.settings.hr_usergroup)
+
+    @cached_property
+    def change_team_role(self):
+        """The change team (the console's Playbook page); the HR people when unset."""
+        from bot.slack.middleware import HrRole
+
+        settings = self.settings
+        if not (settings.change_team_users.strip() or settings.change_team_usergroup):
+            return self.hr_role
+        return HrRole(user_ids=settings.change_team_users, usergroup=settings.change_team_usergroup)
+
+    @cached_property
+    def console_secret(self) -> bytes:
+        if self.settings.console_secret:
+            return self.settings.console_secret.encode("utf-8")
+        return _secret_file(self.settings.data_dir / "console-secret")
+
+    @cached_property
+    def sign_in(self):
+        from bot.console.auth import SignIn
+
+        return SignIn(
+            session_factory=self.session_factory,
+            secret=self.console_secret,
+            link_url=f"{self.settings.resolved_console_url}/sign-in/link",
+            session_hours=self.settings.console_session_hours,
+        )
+
+    @cached_property
+    def ingest_log(self):
+        from bot.knowledge.ingest_log import IngestLog
+
+        return IngestLog(session_factory=self.session_factory)
+
+    @cached_property
+    def console_deps(self):
+        from bot.console.deps import ConsoleDeps, RoleChecks
+        from bot.console.oidc import SlackOpenId
+        from bot.questions.insights import QuestionInsights
+        from bot.surveys.overview import PulseOverview
+
+        settings = self.settings
+        openid = None
+        if settings.slack_client_id and settings.slack_client_secret:
+            openid = SlackOpenId(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                api_url=settings.slack_api_url,
+                team_id=self.team_id,
+            )
+        return ConsoleDeps(
+            sign_in=self.sign_in,
+            roles=RoleChecks(
+                hr=self.hr_role,
+                leader=self.leader_role,
+                change_team=self.change_team_role,
+                client=self.slack_client,
+            ),
+            pulse=PulseOverview(
+                runs=self.survey_runs,
+                surveys=lambda: self.surveys().surveys,
+                rise_points=settings.resistance_alert_points,
+                min_participation=settings.participation_alert,
+            ),
+            broadcasts=self.broadcasts,
+            questions=QuestionInsights(session_factory=self.session_factory),
+            ingest_log=self.ingest_log,
+            documents_indexed=lambda: len(self.record_manager.keys_by_group()),
+            directory=self.directory,
+            base_url=settings.resolved_console_url,
+            openid=openid,
+        )
+
+    def team_id(self) -> str | None:
+        """The workspace the bot is installed in (auth.test, asked once); None without Slack."""
+        if not self.settings.slack_bot_token:
+            return None
+        if getattr(self, "_team_id", None) is None:
+            self._team_id = self.slack_client().auth_test().get("team_id")
+        return self._team_id
+
+
+def _secret_file(path) -> bytes:
+    """A random secret kept in `path`, created readable by its owner only from the start."""
+    import os
+    import secrets
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it a moment ago
+        else:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")

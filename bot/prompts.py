@@ -25,6 +25,8 @@ EXPECTED_FIELDS: dict[str, frozenset[str]] = {
     "ask_usage": frozenset(),
     "greeting": frozenset(),
     "expired": frozenset(),
+    "console_link": frozenset({"url", "minutes"}),
+    "console_no_role": frozenset(),
 }
 
 

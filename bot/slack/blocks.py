@@ -14,6 +14,7 @@ NOT_HELPFUL = "feedback_not_helpful"
 ESCALATE = "escalate"
 SHARE = "share_to_channel"
 MARK_ANSWERED = "mark_answered"
+CONSOLE_LINK = "console_link"
 
 
 def slack_mrkdwn(text: str) -> str:
@@ -194,6 +195,22 @@ def home_view(*, examples: list[str], announcements: list[dict], help_channel: s
         text = "*Latest announcements*\nNone in the playbook yet."
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}})
     return {"type": "home", "blocks": blocks}
+
+
+def console_home_blocks() -> list[dict]:
+    """App Home, for people with a role (HR, leader, change team): a sign-in link on request."""
+    return [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*Web console*\nPulse results, your updates and the playbook's questions "
+                "in the browser. The button sends you a sign-in link in a DM.",
+            },
+            "accessory": _button("Open the web console", CONSOLE_LINK, "open"),
+        },
+    ]
 
 
 def notice_blocks(text: str) -> list[dict]:

@@ -102,15 +102,48 @@ def run_socket_mode(container) -> None:
     SocketModeHandler(app, container.settings.slack_app_token).start()
 
 
+def http_app(container, app):
+    """Slack's endpoint, /health and the web console (at /console) on one ASGI app."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from bot.console.app import MOUNT, build_console
+    from bot.slack.http import SlackHttpApp
+
+    slack = SlackHttpApp(app, signing_secret=container.settings.slack_signing_secret)
+    return Starlette(
+        routes=[Mount(MOUNT, build_console(container.console_deps)), Mount("/", slack)]
+    )
+
+
 def run_http(container, *, port: int, host: str = "0.0.0.0") -> None:
     import uvicorn
 
     from bot.slack.app import build_app
-    from bot.slack.http import SlackHttpApp
 
     app = build_app(container)
     warm_up(container)
     start_housekeeping(container)
-    asgi = SlackHttpApp(app, signing_secret=container.settings.slack_signing_secret)
     log.info("Serving Slack events on http://%s:%s/slack/events", host, port)
-    uvicorn.run(asgi, host=host, port=port, log_level="info")
+    log.info(
+        "Web console on http://%s:%s/console (public URL %s)",
+        host,
+        port,
+        container.settings.resolved_console_url,
+    )
+    uvicorn.run(http_app(container, app), host=host, port=port, log_level="info")
+
+
+def run_console(container, *, port: int, host: str = "127.0.0.1") -> None:
+    """The web console on its own (Socket Mode deployments); no Slack events here."""
+    import uvicorn
+
+    from bot.console.app import standalone
+
+    log.info(
+        "Web console on http://%s:%s/console (public URL %s)",
+        host,
+        port,
+        container.settings.resolved_console_url,
+    )
+    uvicorn.run(standalone(container.console_deps), host=host, port=port, log_level="info")

@@ -290,3 +290,62 @@ class BroadcastAudit(Base):
     action: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[dict] = mapped_column(JSON)
+
+
+class IngestRun(Base):
+    """One `changebot ingest` as it ended: counts, and each file passed over with the reason.
+
+    The console's Playbook page reads the newest one (last ingest, files skipped).
+    """
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    root: Mapped[str] = mapped_column(String(1024))
+    indexed_files: Mapped[int] = mapped_column(default=0)
+    chunks_total: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict] = mapped_column(JSON)  # added, updated, unchanged, deleted
+    passed_over: Mapped[list] = mapped_column(JSON)  # [path, "skipped" | "failed", reason]
+
+
+class ConsoleLink(Base):
+    """A magic sign-in link handed to one Slack user: usable once, until `expires_at`.
+
+    Only a hash of the link's nonce is kept, so the table cannot be used to sign in.
+    """
+
+    __tablename__ = "console_links"
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # link | slack
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ConsoleSignIn(Base):
+    """Every console sign-in attempt and sign-out: who, how, when, from where, what happened."""
+
+    __tablename__ = "console_signins"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[str] = mapped_column(String(64), default="")
+    method: Mapped[str] = mapped_column(String(16))  # link | slack | sign-out
+    outcome: Mapped[str] = mapped_column(String(32))  # signed in | refused: <why> | signed out
+    address: Mapped[str] = mapped_column(String(64), default="")

@@ -9,6 +9,7 @@ from bot.slack.listeners import (
     assistant,
     broadcasts,
     commands,
+    console,
     events,
     home,
     pulse,
@@ -25,3 +26,4 @@ def register_listeners(app: App, container) -> None:
     surveys.register(app, container)
     pulse.register(app, container)
     broadcasts.register(app, container)
+    console.register(app, container)

@@ -18,6 +18,7 @@ from bot.broadcasts.service import Audience, Draft, NotFound, problems, text_pro
 from bot.slack import broadcast_blocks as kit
 from bot.slack.blocks import escape
 from bot.slack.directory_source import usergroup_members
+from bot.slack.listeners.console import send_console_link
 from bot.slack.listeners.home import publish_home, tracking_rows
 from bot.slack.listeners.replies import open_dm, post_answer
 
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 
 USAGE = (
     "`/broadcast` compose an update · `/broadcast status` delivery, acknowledgements, "
-    "questions · `/broadcast scheduled` list or cancel scheduled updates"
+    "questions · `/broadcast scheduled` list or cancel scheduled updates · "
+    "`/broadcast console` a sign-in link for the web console"
 )
 RECENT = 10  # updates shown by /broadcast status
 NO_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)  # "at a date and time" with none picked
@@ -69,6 +71,10 @@ def register(app: App, container) -> None:
             client.views_open(
                 trigger_id=command["trigger_id"], view=compose_view(container, client)
             )
+            return
+        if action == "console":
+            ack(text="Sending you a sign-in link for the web console…")
+            send_console_link(container, client, user)
             return
         if action not in {"status", "scheduled"}:
             ack(text=f"Try one of: {USAGE}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.blocks import home_view
+from bot.slack.blocks import console_home_blocks, home_view
 from bot.slack.broadcast_blocks import leader_home_blocks
 
 HOME_RECENT = 5  # a leader's own updates shown on their App Home
@@ -27,10 +27,13 @@ def publish_home(container, client, user: str) -> None:
         announcements=retriever.documents("announcement", limit=3),
         help_channel=container.settings.help_channel,
     )
-    if container.leader_role.allows(user, client):
+    roles = container.console_deps.roles.roles_of(user)
+    if "leader" in roles:
         rows = tracking_rows(container, limit=HOME_RECENT, author=user)
         tz = container.directory.timezone(user)
         view["blocks"] += leader_home_blocks(rows, tz=tz)
+    if roles:
+        view["blocks"] += console_home_blocks()
     client.views_publish(user_id=user, view=view)
 
 

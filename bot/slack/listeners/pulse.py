@@ -7,21 +7,21 @@ import logging
 from slack_bolt import App
 
 from bot.slack.blocks import escape
+from bot.slack.listeners.console import send_console_link
 from bot.slack.listeners.replies import open_dm
-from bot.slack.middleware import HrRole
 
 log = logging.getLogger(__name__)
 
 USAGE = (
     "`/pulse results [survey] [by department|team|location]` · `/pulse status` · "
-    "`/pulse preview <survey>` · `/pulse send-now <survey>` · `/pulse export [survey]`"
+    "`/pulse preview <survey>` · `/pulse send-now <survey>` · `/pulse export [survey]` · "
+    "`/pulse console` (a sign-in link for the web console)"
 )
 GROUPINGS = ("department", "team", "location")
 
 
 def register(app: App, container) -> None:
-    settings = container.settings
-    role = HrRole(user_ids=settings.hr_users, usergroup=settings.hr_usergroup)
+    role = container.hr_role
 
     @app.command("/pulse", middleware=[role.middleware()])
     def handle_pulse_command(ack, command, client):
@@ -33,6 +33,7 @@ def register(app: App, container) -> None:
             "preview": pulse_preview,
             "send-now": pulse_send_now,
             "export": pulse_export,
+            "console": pulse_console,
         }
         if action not in handlers:
             ack(text=f"Try one of: {USAGE}")
@@ -46,6 +47,10 @@ def register(app: App, container) -> None:
             client.chat_postEphemeral(
                 channel=command["channel_id"], user=command["user_id"], text=message
             )
+
+
+def pulse_console(container, client, user_id, words) -> str:
+    return send_console_link(container, client, user_id)
 
 
 def _survey(container, words):

@@ -1,0 +1,334 @@
+"""What HR may see of one survey in the web console, decided here and nowhere else.
+
+The console renders an `Overview` and never filters, hides or recomputes a figure itself:
+which runs show results, which heatmap cells are hidden and how they are labelled,
+which comments are released, all come from this module and bot.surveys.reports. Every
+page, export and query parameter goes through `PulseOverview.overview`, so a crafted
+URL can only ask for what this function is willing to give.
+
+Rules on top of the reports':
+- An open run is shown as participation only (no scores, no comments): results that
+  move one respondent at a time would give that person's answers away by differencing.
+- A heatmap cell shows a group's figure for one dimension only when the report shows
+  that group, and (for a dimension some people skipped) when at least the score
+  threshold answered it; otherwise the cell is hidden with the reason.
+- Closed runs no longer change, so their reports are kept in memory (per grouping and
+  survey definition); an open run is read afresh each time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from threading import Lock
+
+from bot.surveys.definitions import ADKAR_STAGES, DIMENSIONS, Survey
+from bot.surveys.reports import (
+    EVERYONE,
+    Report,
+    alerts,
+    build_report_from_stats,
+    released_groups,
+)
+from bot.surveys.runs import ATTRIBUTES, CLOSED, Run, SurveyRuns
+from bot.surveys.scoring import index_0_100
+from bot.surveys.sentiment import Labeller
+
+GROUPINGS = ATTRIBUTES  # department, team, location
+CACHED_REPORTS = 64
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run in the participation table; `results` is False while it is open."""
+
+    run: Run
+    invited: int
+    answered: int
+
+    @property
+    def participation(self) -> float | None:
+        return self.answered / self.invited if self.invited else None
+
+    @property
+    def results(self) -> bool:
+        return self.run.status == CLOSED
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    run_id: int
+    due_date: dt.date
+    resistance: float | None
+    confidence: float | None
+    resistance_delta: float | None
+    confidence_delta: float | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One heatmap cell: a figure, or `hidden` saying why there is none."""
+
+    value: float | None  # 0-100 for the two indices, 1-5 for an ADKAR stage
+    hidden: str | None = None
+    stage: bool = False  # a 1-5 stage mean rather than a 0-100 index
+
+    @property
+    def text(self) -> str:
+        if self.hidden:
+            return self.hidden
+        if self.value is None:
+            return "no answers"
+        return f"{self.value:.1f}" if self.stage else f"{self.value:.0f}"
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    group: str
+    size: str  # "12", or "fewer than 5" / "hidden" for a hidden group (never its exact size)
+    cells: dict[str, Cell]
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Overview:
+    survey: Survey
+    by: str
+    runs: list[RunRow]
+    run: Run | None  # the run shown (None: the survey has not run yet)
+    report: Report | None  # None while the shown run is open
+    trend: list[TrendPoint]
+    heatmap: list[HeatRow]
+    alerts: list[str] = field(default_factory=list)
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return DIMENSIONS
+
+    @property
+    def shown_row(self) -> RunRow | None:
+        return next((row for row in self.runs if self.run and row.run.id == self.run.id), None)
+
+
+class PulseOverview:
+    """The Pulse pages' one way into survey results.
+
+    Args:
+        runs: the stored runs and their aggregates.
+        surveys: the current survey definitions by id.
+        analyzer: labels released comments (default: the reports' VADER analyzer).
+        rise_points, min_participation: the HR alert rules (as in Slack's alerts).
+    """
+
+    def __init__(
+        self,
+        *,
+        runs: SurveyRuns,
+        surveys: Callable[[], Mapping[str, Survey]],
+        rise_points: float,
+        min_participation: float,
+        analyzer: Labeller | None = None,
+        rng: Callable[[], random.Random] = random.Random,
+    ) -> None:
+        self.runs = runs
+        self._surveys = surveys
+        self.analyzer = analyzer
+        self.rise_points = rise_points
+        self.min_participation = min_participation
+        self._rng = rng
+        self._cache: OrderedDict[tuple, tuple] = OrderedDict()
+        self._lock = Lock()
+
+    def surveys(self) -> list[Survey]:
+        return sorted(self._surveys().values(), key=lambda survey: survey.title.lower())
+
+    def survey(self, survey_id: str) -> Survey:
+        survey = self._surveys().get(survey_id)
+        if survey is None:
+            raise LookupError(f"No survey '{survey_id}'.")
+        return survey
+
+    def overview(
+        self, survey_id: str, *, run_id: int | None = None, by: str = "department"
+    ) -> Overview:
+        """Everything the Pulse page shows for one survey, run and grouping.
+
+        Raises:
+            LookupError: no such survey, or `run_id` is not a run of it.
+            ValueError: `by` is not department, team or location.
+        """
+        if by not in GROUPINGS:
+            raise ValueError(f"Group by one of {', '.join(GROUPINGS)}.")
+        survey = self.survey(survey_id)
+        stored = self.runs.runs(survey.id)  # oldest first
+        rows = [RunRow(run, *self.runs.participation(run.id)) for run in stored]
+        if run_id is not None:
+            run = next((r for r in stored if r.id == run_id), None)
+            if run is None:
+                raise LookupError(f"Run {run_id} is not a run of '{survey.id}'.")
+        else:
+            closed = [r for r in stored if r.status == CLOSED]
+            run = closed[-1] if closed else (stored[-1] if stored else None)
+        closed_runs = [r for r in stored if r.status == CLOSED]
+        summaries = [(r, self._report(survey, r, by, full=False)) for r in closed_runs]
+        trend = _trend(summaries)
+        if run is None or run.status != CLOSED:
+            return Overview(survey, by, rows, run, None, trend, [])
+        previous = _before(summaries, run)
+        report, stats = self._report(survey, run, by, full=True, previous=previous)
+        shuffled = list(report.comments)
+        self._rng().shuffle(shuffled)
+        report = _with_comments(report, shuffled)
+        found = alerts(
+            report,
+            previous[0] if previous else None,
+            rise_points=self.rise_points,
+            min_participation=self.min_participation,
+        )
+        return Overview(
+            survey, by, rows, run, report, trend, _heatmap(survey, report, stats), found
+        )
+
+    def export_csv(self, overview: Overview) -> str:
+        """The page's figures as CSV: participation per run, the heatmap, never a person."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["survey", overview.survey.id])
+        writer.writerow([])
+        writer.writerow(["run", "due date", "status", "invited", "answered", "participation"])
+        for row in overview.runs:
+            share = "" if row.participation is None else f"{row.participation:.3f}"
+            writer.writerow(
+                [row.run.id, row.run.due_date, row.run.status, row.invited, row.answered, share]
+            )
+        if overview.report is None:
+            return buffer.getvalue()
+        writer.writerow([])
+        writer.writerow([f"run {overview.run.id} by {overview.by}", "respondents", *DIMENSIONS])
+        for heat in overview.heatmap:
+            cells = [heat.cells[d].text for d in DIMENSIONS]
+            writer.writerow([_cell(heat.group), heat.size, *cells])
+        return buffer.getvalue()
+
+    # -- reports, cached for closed runs ----------------------------------------------------
+    def _report(self, survey: Survey, run: Run, by: str, *, full: bool, previous=None):
+        key = (run.id, by, full, survey.model_dump_json(), previous[0].run_id if previous else None)
+        if run.status == CLOSED:
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+        dimensions = DIMENSIONS if full else ("resistance", "confidence")
+        stats = self.runs.run_stats(survey, run.id, by, dimensions=dimensions, comments=full)
+        comments = None
+        released = released_groups(stats, survey.anonymity.comments)
+        if full and released:
+            comments = [text for name in released for text in stats.groups[name].comments]
+        report = build_report_from_stats(
+            survey,
+            run,
+            stats,
+            comments,
+            previous[0] if previous else None,
+            analyzer=self.analyzer if full else _NoLabels(),
+            participation=self.runs.participation(run.id),
+        )
+        value = (report, stats) if full else report
+        if run.status == CLOSED:
+            with self._lock:
+                self._cache[key] = value
+                while len(self._cache) > CACHED_REPORTS:
+                    self._cache.popitem(last=False)
+        return value
+
+
+class _NoLabels:
+    def label(self, text: str) -> str:  # pragma: no cover - summaries carry no comments
+        return "neutral"
+
+
+def _before(summaries: list[tuple[Run, Report]], run: Run):
+    earlier = [(r, report) for r, report in summaries if r.due_date < run.due_date]
+    return (earlier[-1][1],) if earlier else None
+
+
+def _trend(summaries: list[tuple[Run, Report]]) -> list[TrendPoint]:
+    points = []
+    previous: Report | None = None
+    for run, report in summaries:
+        points.append(
+            TrendPoint(
+                run.id,
+                run.due_date,
+                report.resistance,
+                report.confidence,
+                _delta(report.resistance, previous.resistance if previous else None),
+                _delta(report.confidence, previous.confidence if previous else None),
+            )
+        )
+        previous = report
+    return points
+
+
+def _delta(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
+def _with_comments(report: Report, comments: list[str]) -> Report:
+    from dataclasses import replace
+
+    return replace(report, comments=comments)
+
+
+def _heatmap(survey: Survey, report: Report, stats) -> list[HeatRow]:
+    limit = survey.anonymity.scores
+    small = f"fewer than {limit}"
+    rows = [_everyone(report, small)]
+    for group in report.groups:
+        if group.suppressed:
+            # Never the exact size of a hidden group: "fewer than 5" for a small one, and
+            # for a larger one hidden only so that a small one cannot be subtracted, "hidden".
+            label = small if group.n < limit else "hidden"
+            cells = {d: Cell(None, label) for d in DIMENSIONS}
+            rows.append(HeatRow(group.name, label, cells, hidden=True))
+            continue
+        figures = stats.groups[group.name]
+        cells = {}
+        for dimension in DIMENSIONS:
+            answered = figures.counts.get(dimension, 0)
+            mean = figures.means.get(dimension)
+            if mean is None or answered == 0:
+                cells[dimension] = Cell(None)
+            elif answered < limit:
+                cells[dimension] = Cell(None, small)
+            elif dimension in ADKAR_STAGES:
+                cells[dimension] = Cell(min(5.0, max(1.0, mean)), stage=True)
+            else:
+                cells[dimension] = Cell(index_0_100(min(5.0, max(1.0, mean))))
+        rows.append(HeatRow(group.name, str(group.n), cells, hidden=False))
+    return rows
+
+
+def _everyone(report: Report, small: str) -> HeatRow:
+    """The first row: everyone together, from the report's overall figures and stages."""
+    if report.overall.suppressed:
+        return HeatRow(EVERYONE, small, {d: Cell(None, small) for d in DIMENSIONS}, hidden=True)
+    cells = {
+        "resistance": Cell(report.resistance),
+        "confidence": Cell(report.confidence),
+        **{stage: Cell(report.stages.get(stage), stage=True) for stage in ADKAR_STAGES},
+    }
+    return HeatRow(EVERYONE, str(report.overall.n), cells, hidden=False)
+
+
+def _cell(text: str) -> str:
+    # A group name that a spreadsheet would run as a formula.
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+__all__ = ["EVERYONE", "Cell", "HeatRow", "Overview", "PulseOverview", "RunRow", "TrendPoint"]
