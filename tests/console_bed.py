@@ -104,3 +104,7 @@ def seed_pulse(container, tmp_path: Path, *, comment: str = "The registry <b>sav
 
 def link_token(url: str) -> str:
     return re.search(r"token=([^&\s>|]+)", url).group(1)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
