@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from broadcast_bed import leaders, start_leaders_bot  # noqa: F401 - fixtures for every test
+from browser_bed import browser, playwright_driver  # noqa: F401 - fixtures for tests/browser
 from langchain_core.embeddings import Embeddings
 from slack_emulator import SlackEmulator
 from slackbed import SIGNING_SECRET, TEAM_CHANNEL, BotServer

@@ -18,6 +18,7 @@ State is plain attributes (``users``, ``usergroups``, ``channel_members``, ``mis
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
@@ -26,7 +27,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 BOT_USER_ID, BOT_ID, TEAM_ID = "UBOT", "BBOT", "T111"
 # Fields slack_sdk JSON-encodes into a string when it sends a form body; decoded on arrival so
@@ -107,6 +108,13 @@ class SlackEmulator:
         self.missing_channels: set[str] = set()
         self.not_in_channels: set[str] = set()
         self.dm_errors: dict[str, str] = {}
+        # Sign in with Slack: registered apps (client id -> secret), and who is signed in to
+        # Slack in the browser that visits the authorize page (None: the page says no).
+        self.oidc_clients: dict[str, str] = {}
+        self.oidc_user: str | None = None
+        self.oidc_team: str = TEAM_ID
+        self._oidc_codes: dict[str, dict] = {}
+        self._oidc_tokens: dict[str, dict] = {}
         self.state = SlackState()
         self._cond = threading.Condition()
         self._ts_micros = 0
@@ -279,6 +287,8 @@ class SlackEmulator:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         if not _authed(method, params, headers):
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if method.startswith("openid."):
+            params = {**params, "_headers": headers}
         try:
             return 200, {"ok": True, **handler(params)}, {}
         except SlackError as exc:
@@ -513,6 +523,72 @@ class SlackEmulator:
 
     _m_views_push = _m_views_open
 
+    # ---------------------------------------------------------------- Sign in with Slack
+    def authorize(self, query: dict) -> tuple[int, dict[str, str], str]:
+        """GET /openid/connect/authorize: (status, headers, body) for the browser.
+
+        As if `oidc_user` is signed in to Slack and approves at once: a redirect back to
+        `redirect_uri` with a single-use code and the caller's `state`."""
+        client_id = query.get("client_id", "")
+        if client_id not in self.oidc_clients or "openid" not in query.get("scope", ""):
+            return 400, {"Content-Type": "text/plain"}, "invalid_client_id"
+        if self.oidc_user is None:
+            return 200, {"Content-Type": "text/plain"}, "Not signed in to Slack"
+        with self._cond:
+            code = self._new_id("code-")
+            self._oidc_codes[code] = {
+                "client_id": client_id,
+                "redirect_uri": query.get("redirect_uri", ""),
+                "nonce": query.get("nonce", ""),
+                "user": self.oidc_user,
+            }
+        separator = "&" if "?" in query.get("redirect_uri", "") else "?"
+        target = f"{query.get('redirect_uri', '')}{separator}" + urlencode(
+            {"code": code, "state": query.get("state", "")}
+        )
+        return 302, {"Location": target}, ""
+
+    def _m_openid_connect_token(self, params: dict) -> dict:
+        client_id, secret = _basic_auth(params["_headers"])
+        client_id = client_id or params.get("client_id", "")
+        secret = secret or params.get("client_secret", "")
+        if self.oidc_clients.get(client_id) != secret or not secret:
+            raise SlackError("invalid_client_id")
+        grant = self._oidc_codes.pop(params.get("code", ""), None)
+        if grant is None or grant["client_id"] != client_id:
+            raise SlackError("invalid_code")
+        if grant["redirect_uri"] != params.get("redirect_uri", ""):
+            raise SlackError("bad_redirect_uri")
+        user = grant["user"]
+        claims = {
+            "iss": "https://slack.com",
+            "sub": user,
+            "aud": client_id,
+            "exp": int(time.time()) + 3600,
+            "iat": int(time.time()),
+            "nonce": grant["nonce"],
+            "https://slack.com/user_id": user,
+            "https://slack.com/team_id": self.oidc_team,
+            "name": self.users.get(user, {}).get("real_name", user),
+        }
+        access = f"xoxp-oidc-{self._new_id('')}"
+        self._oidc_tokens[access] = claims
+        id_token = (
+            ".".join(_b64url(json.dumps(part).encode()) for part in ({"alg": "RS256"}, claims))
+            + "."
+            + _b64url(b"signature")
+        )
+        return {"access_token": access, "token_type": "Bearer", "id_token": id_token}
+
+    def _m_openid_connect_userInfo(self, params: dict) -> dict:
+        auth = next((v for k, v in params["_headers"].items() if k.lower() == "authorization"), "")
+        token = auth.removeprefix("Bearer ").strip() or str(params.get("token") or "")
+        claims = self._oidc_tokens.get(token)
+        if claims is None:
+            raise SlackError("invalid_auth")
+        keep = ("sub", "name", "https://slack.com/user_id", "https://slack.com/team_id")
+        return {key: claims[key] for key in keep} | {"email_verified": False}
+
     def _m_assistant_threads_setStatus(self, params: dict) -> dict:
         """Assistant calls have no state worth keeping; tests check them through ``calls``."""
         return {}
@@ -526,7 +602,24 @@ def _truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _basic_auth(headers: dict) -> tuple[str, str]:
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if not auth.startswith("Basic "):
+        return "", ""
+    try:
+        user, _, secret = base64.b64decode(auth[6:]).decode("utf-8").partition(":")
+    except ValueError:
+        return "", ""
+    return user, secret
+
+
 def _authed(method: str, params: dict, headers: dict) -> bool:
+    if method == "openid.connect.token":
+        return True  # the app's client id and secret, checked by the method itself
     auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
     token = token or str(params.get("token") or "")
@@ -568,6 +661,14 @@ def _make_handler(emulator: SlackEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         """Routes ``/api/<method>`` to the emulator and ``/upload/<file id>`` to the store."""
 
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/openid/connect/authorize":
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                status, headers, text = emulator.authorize(query)
+                return self._send(status, text.encode(), headers)
+            return self.do_POST()
+
         def do_POST(self) -> None:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -583,8 +684,6 @@ def _make_handler(emulator: SlackEmulator) -> type[BaseHTTPRequestHandler]:
             method = url.path.removeprefix("/api/")
             status, payload, extra = emulator._handle(method, params, dict(self.headers.items()))
             self._json(status, payload, extra)
-
-        do_GET = do_POST
 
         def _upload(self, file_id: str, body: bytes) -> None:
             with emulator._cond:

@@ -122,7 +122,7 @@ class SignIn:
     def read_link(self, token: str) -> tuple[str, str, dt.datetime]:
         """(user id, nonce, expiry) of a link with a valid signature that has not expired.
 
-        Raises LinkRefused("invalid" | "expired"). Does not use the link up.
+        Raises LinkRefused("invalid" | "expired" | "used"). Does not use the link up.
         """
         payload, _, signature = (token or "").strip().partition(".")
         if not payload or not signature or len(token) > 400:
@@ -137,6 +137,10 @@ class SignIn:
             raise LinkRefused("invalid") from None
         if self._now() >= expires:
             raise LinkRefused("expired", user_id)
+        with self.sessions() as session:
+            row = session.get(ConsoleLink, _hash(nonce))
+        if row is None or row.used_at is not None or row.user_id != user_id:
+            raise LinkRefused("used", user_id)
         return user_id, nonce, expires
 
     def redeem_link(self, token: str) -> str:

@@ -33,8 +33,9 @@ SECURITY_HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    # A sign-in link carries its token in the URL: never hand it on as a Referer.
-    (b"referrer-policy", b"no-referrer"),
+    # A sign-in link carries its token in the URL: never hand it to another site as a
+    # Referer. (Not "no-referrer": browsers then send `Origin: null` on our own forms.)
+    (b"referrer-policy", b"same-origin"),
 ]
 
 _environment = jinja2.Environment(
@@ -219,7 +220,12 @@ def safe_next(request: Request, target: str | None) -> str:
 
 
 class SecurityHeaders:
-    """ASGI middleware: the headers above on every response; a cross-site POST is refused."""
+    """ASGI middleware: the headers above on every response; a cross-site POST is refused.
+
+    Browsers send `Origin` with every form POST: our own origin from our pages, another
+    site's (or `null`, from a sandboxed or data: page) otherwise. Clients that send none
+    are not browsers and still need the session's CSRF token.
+    """
 
     def __init__(self, app, *, allowed_origins: Callable[[dict], set[str]]) -> None:
         self.app = app
@@ -231,7 +237,7 @@ class SecurityHeaders:
             return
         if scope["method"] == "POST":
             origin = _header(scope, b"origin")
-            if origin and origin != "null" and origin not in self.allowed_origins(scope):
+            if origin and origin not in self.allowed_origins(scope):
                 response = Response("cross-site form refused", 403, media_type="text/plain")
                 await response(scope, receive, send)
                 return
