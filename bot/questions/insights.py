@@ -75,25 +75,25 @@ class QuestionInsights:
     def _since(self, days: int) -> dt.datetime:
         return self.clock() - dt.timedelta(days=days)
 
-    def _rows(self, days: int):
-        with self.sessions() as session:
-            return session.execute(
-                select(Interaction.created_at, Interaction.kind, Interaction.question).where(
-                    Interaction.created_at >= self._since(days)
-                )
-            ).all()
-
     def weekly(self, weeks: int = 12) -> list[Week]:
-        """Questions per ISO week (Monday first), the last `weeks` weeks, oldest first."""
+        """Questions per ISO week (Monday first), the last `weeks` weeks, oldest first.
+
+        The database counts per day and outcome; Python only folds days into weeks.
+        """
         today = as_utc(self.clock()).date()
-        this_monday = today - dt.timedelta(days=today.weekday())
-        first = this_monday - dt.timedelta(weeks=weeks - 1)
+        first = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=weeks - 1)
+        since = dt.datetime.combine(first, dt.time(), dt.UTC)
+        day = func.date(Interaction.created_at)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(day, Interaction.kind, func.count())
+                .where(Interaction.created_at >= since)
+                .group_by(day, Interaction.kind)
+            ).all()
         counts: dict[dt.date, Counter] = defaultdict(Counter)
-        for created_at, kind, _ in self._rows(days=(today - first).days + 1):
-            day = as_utc(created_at).date()
-            monday = day - dt.timedelta(days=day.weekday())
-            if monday >= first:
-                counts[monday][_outcome(kind)] += 1
+        for when, kind, count in rows:
+            when = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when)[:10])
+            counts[when - dt.timedelta(days=when.weekday())][_outcome(kind)] += count
         return [
             Week(
                 start,
@@ -107,13 +107,20 @@ class QuestionInsights:
     def shares(self, days: int = 90) -> Shares:
         """Asked, answered, abstained and 👎-marked answers over the last `days` days."""
         since = self._since(days)
-        outcomes = Counter(_outcome(kind) for _, kind, _ in self._rows(days))
         with self.sessions() as session:
+            kinds = session.execute(
+                select(Interaction.kind, func.count())
+                .where(Interaction.created_at >= since)
+                .group_by(Interaction.kind)
+            ).all()
             unhelpful = session.scalar(
                 select(func.count(func.distinct(Feedback.interaction_id)))
                 .join(Interaction, Interaction.id == Feedback.interaction_id)
                 .where(Feedback.helpful.is_(False), Interaction.created_at >= since)
             )
+        outcomes: Counter = Counter()
+        for kind, count in kinds:
+            outcomes[_outcome(kind)] += count
         return Shares(
             sum(outcomes.values()), outcomes["answered"], outcomes["abstained"], unhelpful or 0
         )
@@ -126,19 +133,31 @@ class QuestionInsights:
         return self._grouped(days, limit, only_unanswered=True)
 
     def _grouped(self, days: int, limit: int, *, only_unanswered: bool) -> list[AskedQuestion]:
+        query = (
+            select(
+                Interaction.question,
+                Interaction.kind,
+                func.count(),
+                func.max(Interaction.created_at),
+            )
+            .where(Interaction.created_at >= self._since(days))
+            .group_by(Interaction.question, Interaction.kind)
+        )
+        if only_unanswered:
+            query = query.where(Interaction.kind.in_(sorted(ABSTAINED_KINDS)))
+        with self.sessions() as session:
+            rows = session.execute(query).all()
         wordings: dict[str, Counter] = defaultdict(Counter)
         last: dict[str, dt.datetime] = {}
         answered: Counter = Counter()
-        for created_at, kind, question in self._rows(days):
-            if only_unanswered and _outcome(kind) != "abstained":
-                continue
+        for question, kind, count, latest in rows:
             key = normalise(question)
             if not key:
                 continue
-            wordings[key][" ".join(question.split())] += 1
-            when = as_utc(created_at)
+            wordings[key][" ".join(question.split())] += count
+            when = _as_datetime(latest)
             last[key] = max(last.get(key, when), when)
-            answered[key] += _outcome(kind) == "answered"
+            answered[key] += count if _outcome(kind) == "answered" else 0
         ranked = sorted(wordings, key=lambda k: (-sum(wordings[k].values()), -last[k].timestamp()))
         return [
             AskedQuestion(
@@ -163,6 +182,13 @@ class QuestionInsights:
         return [
             UpdateQuestion(as_utc(at), question or "", kind or "") for at, question, kind in rows
         ]
+
+
+def _as_datetime(value) -> dt.datetime:
+    """max() of a DateTime column: a datetime, or on SQLite sometimes its text."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return as_utc(value)
 
 
 def _outcome(kind: str) -> str:

@@ -14,7 +14,7 @@ from bot.console import charts
 from bot.console.deps import HR, LEADER
 from bot.console.web import action, display_name, not_found, page, render
 
-RECENT = 50
+RECENT = 20
 
 
 def audience_text(audience) -> list[str]:
