@@ -499,7 +499,7 @@ class Container:
             broadcasts=self.broadcasts,
             questions=QuestionInsights(session_factory=self.session_factory),
             ingest_log=self.ingest_log,
-            documents_indexed=lambda: len(self.record_manager.keys_by_group()),
+            documents_indexed=self.record_manager.count_groups,
             directory=self.directory,
             base_url=settings.resolved_console_url,
             openid=openid,

@@ -242,6 +242,10 @@ class Directory:
         with self.sessions() as session:
             return list(session.scalars(select(Person).where(Person.active).order_by("user_id")))
 
+    def active_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Person).where(Person.active))
+
     def get(self, user_id: str) -> Person | None:
         """The person, active or not; None when Slack never listed them."""
         with self.sessions() as session:

@@ -160,6 +160,15 @@ class SQLRecordManager(RecordManager):
                 select(func.count()).where(IndexRecord.namespace == self.namespace)
             )
 
+    def count_groups(self) -> int:
+        """How many sources (documents) have chunks in the index."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(func.count(func.distinct(IndexRecord.group_id))).where(
+                    IndexRecord.namespace == self.namespace
+                )
+            )
+
     def clear(self) -> None:
         with self._sessions.begin() as session:
             session.execute(delete(IndexRecord).where(IndexRecord.namespace == self.namespace))

@@ -11,7 +11,7 @@ from bot.console.web import page, render
 @page()
 def home(request: Request, deps, viewer) -> Response:
     surveys = deps.pulse.surveys()
-    people = len(deps.directory.active_people())
+    people = deps.directory.active_count()
     updates = deps.broadcasts.recent(limit=1)
     return render(
         request,
