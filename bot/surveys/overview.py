@@ -166,7 +166,7 @@ class PulseOverview:
             raise ValueError(f"Group by one of {', '.join(GROUPINGS)}.")
         survey = self.survey(survey_id)
         stored = self.runs.runs(survey.id)  # oldest first
-        rows = [RunRow(run, *self.runs.participation(run.id)) for run in stored]
+        rows = [RunRow(run, *self._participation(run)) for run in stored]
         if run_id is not None:
             run = next((r for r in stored if r.id == run_id), None)
             if run is None:
@@ -216,6 +216,18 @@ class PulseOverview:
         return buffer.getvalue()
 
     # -- reports, cached for closed runs ----------------------------------------------------
+    def _participation(self, run: Run) -> tuple[int, int]:
+        if run.status != CLOSED:
+            return self.runs.participation(run.id)
+        key = ("participation", run.id)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        counts = self.runs.participation(run.id)
+        with self._lock:
+            self._cache[key] = counts
+        return counts
+
     def _report(self, survey: Survey, run: Run, by: str, *, full: bool, previous=None):
         key = (run.id, by, full, survey.model_dump_json(), previous[0].run_id if previous else None)
         if run.status == CLOSED:
@@ -236,7 +248,7 @@ class PulseOverview:
             comments,
             previous[0] if previous else None,
             analyzer=self.analyzer if full else _NoLabels(),
-            participation=self.runs.participation(run.id),
+            participation=self._participation(run),
         )
         value = (report, stats) if full else report
         if run.status == CLOSED:
