@@ -154,42 +154,43 @@ def action(*roles: str):
     def wrap(handler: Callable) -> Callable:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            form = await request.form()
-            fields = {key: str(value) for key, value in form.items()}
-
-            def run() -> Response:
-                viewer = viewer_of(request)
-                if viewer is None:
-                    return render(
-                        request,
-                        "error.html",
-                        viewer=None,
-                        status=403,
-                        message=(
-                            "You are not signed in (or your sign-in has expired), "
-                            "so nothing was done."
-                        ),
-                    )
-                if not hmac.compare_digest(fields.get("csrf", ""), viewer.visitor.csrf):
-                    return render(
-                        request,
-                        "error.html",
-                        viewer=viewer,
-                        status=403,
-                        message=(
-                            "This form is out of date or did not come from the console, so nothing "
-                            "was done. Reload the page and try again."
-                        ),
-                    )
-                if roles and not viewer.roles & set(roles):
-                    return forbidden(request, viewer, roles)
-                return handler(request, deps_of(request), viewer, fields)
-
-            return await run_in_threadpool(run)
+            # Who is asking first: a stranger's POST is refused before its body is parsed.
+            viewer = await run_in_threadpool(viewer_of, request)
+            if viewer is None:
+                return render(
+                    request,
+                    "error.html",
+                    viewer=None,
+                    status=403,
+                    message=(
+                        "You are not signed in (or your sign-in has expired), so nothing was done."
+                    ),
+                )
+            fields = await read_form(request)
+            if not hmac.compare_digest(fields.get("csrf", ""), viewer.visitor.csrf):
+                return render(
+                    request,
+                    "error.html",
+                    viewer=viewer,
+                    status=403,
+                    message=(
+                        "This form is out of date or did not come from the console, so "
+                        "nothing was done. Reload the page and try again."
+                    ),
+                )
+            if roles and not viewer.roles & set(roles):
+                return forbidden(request, viewer, roles)
+            return await run_in_threadpool(handler, request, deps_of(request), viewer, fields)
 
         return endpoint
 
     return wrap
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The form's text fields; no files, few fields, small parts (ours are a few KB)."""
+    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 def set_session_cookie(request: Request, response: Response, token: str, *, max_age: int) -> None:

@@ -24,6 +24,7 @@ from bot.console.web import (
     deps_of,
     display_name,
     href,
+    read_form,
     render,
     safe_next,
     set_session_cookie,
@@ -70,8 +71,7 @@ def link_page(request: Request) -> Response:
 
 
 async def redeem_link(request: Request) -> Response:
-    form = await request.form()
-    token = str(form.get("token", ""))
+    token = (await read_form(request)).get("token", "")
     return await run_in_threadpool(_redeem, request, token)
 
 
