@@ -70,8 +70,10 @@ class AsgiServer:
         self.sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver():
+    """Playwright's sync API runs an event loop in this thread while it is open: closed
+    after the browser tests' module, so later tests can use asyncio.run again."""
     if not CHROMIUM:
         pytest.skip(HOW_TO_GET_ONE)
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
