@@ -14,8 +14,6 @@ import re
 import shutil
 from pathlib import Path
 
-from bot.surveys.runs import CLOSED
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SURVEY = "change-pulse"
 HR, LEADER, CHANGE, NOBODY = "UHR", "ULEAD", "UCHG", "UNONE"
@@ -89,16 +87,8 @@ def seed_pulse(container, tmp_path: Path, *, comment: str = "The registry <b>sav
             )
         made.append(run)
     runs.clock = original
-    with runs.sessions.begin() as session:
-        from sqlalchemy import update
-
-        from bot.store.models import SurveyRun
-
-        session.execute(
-            update(SurveyRun)
-            .where(SurveyRun.id.in_([made[0].id, made[1].id]))
-            .values(status=CLOSED)
-        )
+    closed = runs.close_due(now)  # the first two; the third is open for four more days
+    assert sorted(run.id for run in closed) == [made[0].id, made[1].id]
     return [runs.get_run(run.id) for run in made]
 
 
