@@ -20,10 +20,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.broadcasts.tracking import delivery_stats
 from bot.delivery.outbox import Envelope, Outbox
 from bot.knowledge.loaders import LoadedDocument
 from bot.store.models import Broadcast, BroadcastAck, BroadcastAudit, BroadcastQuestion
@@ -429,34 +430,12 @@ class Broadcasts:
             return [_snapshot(row) for row in session.scalars(query)]
 
     def stats(self, broadcast_id: int) -> Stats:
-        stats = Stats()
-        dm_recipients: set[str] = set()
-        for row in self.outbox.rows(post_campaign(broadcast_id)):
-            if row.status == "sent":
-                if is_channel(row.recipient):
-                    stats.delivered_channels += 1
-                else:
-                    stats.delivered_dms += 1
-                    dm_recipients.add(row.recipient)
-            elif row.status == "failed":
-                stats.failed += 1
-            elif row.status in {"pending", "sending"}:
-                stats.waiting += 1
-        acked = self.acknowledged_by(broadcast_id)
-        stats.acknowledged = len(acked & dm_recipients)
-        stats.acknowledged_elsewhere = len(acked - dm_recipients)
+        return self.stats_of([broadcast_id])[broadcast_id]
+
+    def stats_of(self, broadcast_ids) -> dict[int, Stats]:
+        """Delivery, acknowledgement, question and reminder figures per update (in SQL)."""
         with self.sessions() as session:
-            stats.questions = session.scalar(
-                select(func.count())
-                .select_from(BroadcastQuestion)
-                .where(BroadcastQuestion.broadcast_id == broadcast_id)
-            )
-        stats.reminded = sum(
-            1
-            for row in self.outbox.rows_like(f"{post_campaign(broadcast_id)}/remind-")
-            if row.status == "sent"
-        )
-        return stats
+            return delivery_stats(session, broadcast_ids, Stats)
 
     def acknowledged_by(self, broadcast_id: int) -> set[str]:
         return set(self.acknowledgements(broadcast_id))

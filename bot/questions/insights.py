@@ -126,48 +126,31 @@ class QuestionInsights:
         )
 
     def most_asked(self, *, days: int = 90, limit: int = 10) -> list[AskedQuestion]:
-        return self._grouped(days, limit, only_unanswered=False)
+        return self.top_questions(days=days, limit=limit)[0]
 
     def unanswered(self, *, days: int = 90, limit: int = 10) -> list[AskedQuestion]:
         """Questions the bot abstained on, most often asked first (the knowledge gaps)."""
-        return self._grouped(days, limit, only_unanswered=True)
+        return self.top_questions(days=days, limit=limit)[1]
 
-    def _grouped(self, days: int, limit: int, *, only_unanswered: bool) -> list[AskedQuestion]:
-        query = (
-            select(
-                Interaction.question,
-                Interaction.kind,
-                func.count(),
-                func.max(Interaction.created_at),
-            )
-            .where(Interaction.created_at >= self._since(days))
-            .group_by(Interaction.question, Interaction.kind)
-        )
-        if only_unanswered:
-            query = query.where(Interaction.kind.in_(sorted(ABSTAINED_KINDS)))
+    def top_questions(
+        self, *, days: int = 90, limit: int = 10
+    ) -> tuple[list[AskedQuestion], list[AskedQuestion]]:
+        """(most asked, most asked among those abstained on), from one grouping query."""
         with self.sessions() as session:
-            rows = session.execute(query).all()
-        wordings: dict[str, Counter] = defaultdict(Counter)
-        last: dict[str, dt.datetime] = {}
-        answered: Counter = Counter()
-        for question, kind, count, latest in rows:
-            key = normalise(question)
-            if not key:
-                continue
-            wordings[key][" ".join(question.split())] += count
-            when = _as_datetime(latest)
-            last[key] = max(last.get(key, when), when)
-            answered[key] += count if _outcome(kind) == "answered" else 0
-        ranked = sorted(wordings, key=lambda k: (-sum(wordings[k].values()), -last[k].timestamp()))
-        return [
-            AskedQuestion(
-                wordings[key].most_common(1)[0][0],
-                sum(wordings[key].values()),
-                last[key],
-                answered[key],
-            )
-            for key in ranked[:limit]
-        ]
+            rows = session.execute(
+                select(
+                    Interaction.question,
+                    Interaction.kind,
+                    func.count(),
+                    func.max(Interaction.created_at),
+                )
+                .where(Interaction.created_at >= self._since(days))
+                .group_by(Interaction.question, Interaction.kind)
+            ).all()
+        return (
+            _ranked(rows, limit),
+            _ranked([row for row in rows if _outcome(row[1]) == "abstained"], limit),
+        )
 
     def update_questions(self, broadcast_id: int, *, limit: int = 200) -> list[UpdateQuestion]:
         """Questions asked through an update's "I have a question" button, newest first."""
@@ -182,6 +165,31 @@ class QuestionInsights:
         return [
             UpdateQuestion(as_utc(at), question or "", kind or "") for at, question, kind in rows
         ]
+
+
+def _ranked(rows, limit: int) -> list[AskedQuestion]:
+    """Group (question, kind, count, last asked) rows by wording, most asked first."""
+    wordings: dict[str, Counter] = defaultdict(Counter)
+    last: dict[str, dt.datetime] = {}
+    answered: Counter = Counter()
+    for question, kind, count, latest in rows:
+        key = normalise(question)
+        if not key:
+            continue
+        wordings[key][" ".join(question.split())] += count
+        when = _as_datetime(latest)
+        last[key] = max(last.get(key, when), when)
+        answered[key] += count if _outcome(kind) == "answered" else 0
+    ranked = sorted(wordings, key=lambda k: (-sum(wordings[k].values()), -last[k].timestamp()))
+    return [
+        AskedQuestion(
+            wordings[key].most_common(1)[0][0],
+            sum(wordings[key].values()),
+            last[key],
+            answered[key],
+        )
+        for key in ranked[:limit]
+    ]
 
 
 def _as_datetime(value) -> dt.datetime:

@@ -17,6 +17,7 @@ DAYS = 90
 @page(CHANGE_TEAM)
 def playbook(request: Request, deps, viewer) -> Response:
     weeks = deps.questions.weekly(WEEKS)
+    most_asked, unanswered = deps.questions.top_questions(days=DAYS)
     chart = charts.bar_chart(
         [
             (f"{week.start:%d %b}", week.answered, week.asked - week.answered, str(week.asked))
@@ -31,8 +32,8 @@ def playbook(request: Request, deps, viewer) -> Response:
         weeks=weeks,
         weekly_chart=chart,
         shares=deps.questions.shares(DAYS),
-        most_asked=deps.questions.most_asked(days=DAYS),
-        unanswered=deps.questions.unanswered(days=DAYS),
+        most_asked=most_asked,
+        unanswered=unanswered,
         documents=deps.documents_indexed(),
         ingest=deps.ingest_log.latest(),
         days=DAYS,

@@ -29,7 +29,9 @@ def audience_text(audience) -> list[str]:
 
 @page(LEADER, HR)
 def updates_index(request: Request, deps, viewer) -> Response:
-    rows = [(u, deps.broadcasts.stats(u.id)) for u in deps.broadcasts.recent(limit=RECENT)]
+    recent = deps.broadcasts.recent(limit=RECENT)
+    figures = deps.broadcasts.stats_of([u.id for u in recent])
+    rows = [(u, figures[u.id]) for u in recent]
     scheduled = deps.broadcasts.scheduled()
     return render(
         request,

@@ -40,4 +40,6 @@ def publish_home(container, client, user: str) -> None:
 def tracking_rows(container, *, limit: int, author: str | None = None):
     """(update, its figures) for the most recent updates, newest first."""
     broadcasts = container.broadcasts
-    return [(u, broadcasts.stats(u.id)) for u in broadcasts.recent(author=author, limit=limit)]
+    recent = broadcasts.recent(author=author, limit=limit)
+    figures = broadcasts.stats_of([u.id for u in recent])
+    return [(u, figures[u.id]) for u in recent]
