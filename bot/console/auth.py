@@ -22,6 +22,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,8 +98,11 @@ class SignIn:
         return as_utc(self.clock())
 
     # -- magic links --------------------------------------------------------------------
-    def issue_link(self, user_id: str) -> str:
-        """A fresh single-use sign-in URL for this Slack user, valid for 10 minutes."""
+    def issue_link(self, user_id: str, *, page: str = "") -> str:
+        """A fresh single-use sign-in URL for this Slack user, valid for 10 minutes.
+
+        `page` (e.g. "/pulse") is where the console opens after signing in.
+        """
         now = self._now()
         nonce = secrets.token_urlsafe(24)
         expires = now + LINK_LIFETIME
@@ -113,7 +117,8 @@ class SignIn:
                     nonce_hash=_hash(nonce), user_id=user_id, issued_at=now, expires_at=expires
                 )
             )
-        return f"{self.link_url}?token={payload}.{self._sign(payload)}"
+        to = f"&to={quote(page)}" if page else ""
+        return f"{self.link_url}?token={payload}.{self._sign(payload)}{to}"
 
     def _sign(self, payload: str) -> str:
         digest = hmac.new(self._secret, b"console-link:" + payload.encode(), hashlib.sha256)

@@ -81,7 +81,12 @@ def test_a_link_from_slack_signs_hr_in_once_and_not_after_ten_minutes(browser, c
     browser.goto(url)
     assert browser.get_by_role("heading", name="Sign in as Hana HR").is_visible()
     browser.get_by_role("button", name="Sign in").click()
-    browser.wait_for_url(f"{console.url}/console/")
+    # `/pulse console` opens the Pulse page: the trend, the heatmap and the comments.
+    browser.wait_for_url(f"{console.url}/console/pulse/{SURVEY}")
+    assert browser.get_by_role("heading", name="Lighthouse change pulse").is_visible()
+    for part in ("Resistance and Confidence", "Heatmap by department", "Comments"):
+        assert browser.get_by_role("heading", name=part).is_visible()
+    browser.get_by_role("link", name="changebot console").click()
     assert browser.get_by_role("heading", name="Hello, Hana HR").is_visible()
     shot(browser, "home")
     cookie = next(c for c in browser.context.cookies() if c["name"] == "changebot_console")

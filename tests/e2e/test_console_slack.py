@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from broadcast_bed import LEADER, click_ephemeral, wait_until
+from console_bed import link_token
 from scenario import settle
 from slackbed import app_home_opened_event, command_fields
 
@@ -30,8 +31,8 @@ def test_broadcast_console_dms_a_leader_a_link_that_signs_them_in(leaders, slack
     )
     assert status == 200 and "sign-in link" in body
     [link] = wait_until(lambda: _dm_links(slack, LEADER), what="the DM with the link")
-    token = link.split("token=")[1]
-    assert leaders.container.sign_in.redeem_link(token) == LEADER
+    assert link.endswith("&to=/updates")  # the console opens on the Updates page
+    assert leaders.container.sign_in.redeem_link(link_token(link)) == LEADER
     dm = slack.successful_calls("chat.postMessage")[-1].params
     assert dm["unfurl_links"] in (False, "false", "0", 0)  # no preview fetches the link
 

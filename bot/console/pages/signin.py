@@ -7,6 +7,7 @@ single-use link before its owner can.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,7 @@ from bot.console.web import (
     viewer_of,
 )
 
+PAGE = re.compile(r"(/[A-Za-z0-9_-]+)+")
 WHY = {
     "invalid": "This sign-in link is not valid (it may have been cut off when it was copied).",
     "expired": "This sign-in link has expired: links work for 10 minutes.",
@@ -67,15 +69,22 @@ def link_page(request: Request) -> Response:
         return render(
             request, "signin.html", viewer=None, status=400, problem=WHY[refused.reason], next=""
         )
-    return render(request, "link.html", viewer=None, token=token, name=display_name(deps, user_id))
+    return render(
+        request,
+        "link.html",
+        viewer=None,
+        token=token,
+        to=request.query_params.get("to", ""),
+        name=display_name(deps, user_id),
+    )
 
 
 async def redeem_link(request: Request) -> Response:
-    token = (await read_form(request)).get("token", "")
-    return await run_in_threadpool(_redeem, request, token)
+    form = await read_form(request)
+    return await run_in_threadpool(_redeem, request, form.get("token", ""), form.get("to", ""))
 
 
-def _redeem(request: Request, token: str) -> Response:
+def _redeem(request: Request, token: str, to: str = "") -> Response:
     deps = deps_of(request)
     address = client_address(request)
     try:
@@ -85,10 +94,10 @@ def _redeem(request: Request, token: str) -> Response:
         return render(
             request, "signin.html", viewer=None, status=400, problem=WHY[refused.reason], next=""
         )
-    return _start(request, user_id, LINK)
+    return _start(request, user_id, LINK, to=to)
 
 
-def _start(request: Request, user_id: str, method: str) -> Response:
+def _start(request: Request, user_id: str, method: str, *, to: str = "") -> Response:
     deps = deps_of(request)
     address = client_address(request)
     if not deps.roles.roles_of(user_id):
@@ -97,7 +106,9 @@ def _start(request: Request, user_id: str, method: str) -> Response:
             request, "signin.html", viewer=None, status=403, problem=WHY["no role"], next=""
         )
     token, _ = deps.sign_in.start_session(user_id, method, address=address)
-    response = RedirectResponse(href(request, "/"), 303)
+    # `to` came with the link (e.g. "/pulse"): a plain path inside the console, or home.
+    target = href(request, to if PAGE.fullmatch(to or "") else "/")
+    response = RedirectResponse(target, 303)
     set_session_cookie(request, response, token, max_age=int(deps.sign_in.lifetime.total_seconds()))
     clear_cookie(request, response, STATE_COOKIE)
     return response

@@ -74,7 +74,7 @@ def register(app: App, container) -> None:
             return
         if action == "console":
             ack(text="Sending you a sign-in link for the web console…")
-            send_console_link(container, client, user)
+            send_console_link(container, client, user, page="/updates")
             return
         if action not in {"status", "scheduled"}:
             ack(text=f"Try one of: {USAGE}")

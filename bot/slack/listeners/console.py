@@ -13,9 +13,9 @@ from bot.slack.blocks import CONSOLE_LINK
 from bot.slack.listeners.replies import open_dm
 
 
-def send_console_link(container, client, user_id: str) -> str:
-    """DM a fresh sign-in link; returns what to tell the person where they asked."""
-    url = container.sign_in.issue_link(user_id)
+def send_console_link(container, client, user_id: str, *, page: str = "") -> str:
+    """DM a fresh sign-in link (opening `page`); returns what to tell the person."""
+    url = container.sign_in.issue_link(user_id, page=page)
     minutes = str(int(LINK_LIFETIME.total_seconds() // 60))
     text = container.prompts.get("console_link").render(url=url, minutes=minutes)
     client.chat_postMessage(

@@ -50,7 +50,7 @@ def register(app: App, container) -> None:
 
 
 def pulse_console(container, client, user_id, words) -> str:
-    return send_console_link(container, client, user_id)
+    return send_console_link(container, client, user_id, page="/pulse")
 
 
 def _survey(container, words):

@@ -269,3 +269,20 @@ def test_every_page_says_what_to_do_when_there_is_nothing_yet(make_container):
     assert "changebot directory sync" in home or "No survey is defined yet" in home
     assert "/broadcast" in web.get("/console/updates").text
     assert "changebot ingest" in web.get("/console/playbook").text
+
+
+@pytest.mark.parametrize(
+    ("to", "lands"),
+    [
+        ("/pulse", "/console/pulse"),
+        ("//evil.example/x", "/console/"),
+        ("https://evil.example/", "/console/"),
+        ("/\\evil.example", "/console/"),
+    ],
+)
+def test_a_link_opens_the_page_it_was_sent_for_and_never_another_site(web, to, lands):
+    url = web.container.sign_in.issue_link(HR)
+    response = web.post(
+        "/console/sign-in/link", data={"token": link_token(url), "to": to}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"] == lands
