@@ -102,15 +102,42 @@ def run_socket_mode(container) -> None:
     SocketModeHandler(app, container.settings.slack_app_token).start()
 
 
+def http_front_door(app, settings):
+    """The ASGI app for HTTP mode, with the request limits from Settings."""
+    from bot.slack.http import SlackHttpApp
+
+    return SlackHttpApp(
+        app,
+        signing_secret=settings.slack_signing_secret or "",
+        max_body=settings.http_max_body_bytes,
+        body_timeout=settings.http_body_timeout,
+    )
+
+
+def uvicorn_config(asgi, settings, *, host: str = "0.0.0.0", port: int = 0, log_level="info"):
+    """uvicorn with the connection limits from Settings: at most `http_max_connections`
+    at once (503 beyond), idle keep-alive connections closed after `http_keepalive_timeout`."""
+    import uvicorn
+
+    return uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=settings.http_keepalive_timeout,
+    )
+
+
 def run_http(container, *, port: int, host: str = "0.0.0.0") -> None:
     import uvicorn
 
     from bot.slack.app import build_app
-    from bot.slack.http import SlackHttpApp
 
     app = build_app(container)
     warm_up(container)
     start_housekeeping(container)
-    asgi = SlackHttpApp(app, signing_secret=container.settings.slack_signing_secret)
+    asgi = http_front_door(app, container.settings)
     log.info("Serving Slack events on http://%s:%s/slack/events", host, port)
-    uvicorn.run(asgi, host=host, port=port, log_level="info")
+    uvicorn.Server(uvicorn_config(asgi, container.settings, host=host, port=port)).run()
