@@ -64,8 +64,9 @@ def test_replayed_question_modal_submit_answers_once(leaders, slack):
         if any(b.get("block_id") == f"broadcast:{broadcast_id}" for b in m.get("blocks") or [])
     ]
     click = block_action(kit.ASK, str(broadcast_id), user="U1", channel="DU1", message=copy)
+    opened = len(slack.calls_to("views.open"))
     leaders.send_interaction(click)
-    slack.wait_for("views.open")
+    slack.wait_for("views.open", opened + 1)
     view = latest_view(slack, kit.QUESTION_SUBMIT)
     submit = view_submission(view, {"question": "When is the go-live now?"}, user="U1")
     posts_before = len(slack.calls_to("chat.postMessage"))

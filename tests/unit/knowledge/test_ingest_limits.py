@@ -12,7 +12,12 @@ from bot.knowledge.loaders import load_file
 
 
 def styled_docx(path: Path, *, paragraphs: int, extra_styles: int = 300) -> Path:
-    """A .docx with many paragraphs (half without a style of their own) and many styles."""
+    """A .docx with many paragraphs (half without a style of their own) and many styles.
+
+    Two model paragraphs are written with python-docx and copied as XML (writing each one
+    through python-docx would itself look the style up every time)."""
+    import copy
+
     import docx
     from docx.enum.style import WD_STYLE_TYPE
 
@@ -20,11 +25,16 @@ def styled_docx(path: Path, *, paragraphs: int, extra_styles: int = 300) -> Path
     for n in range(extra_styles):
         document.styles.add_style(f"Custom {n}", WD_STYLE_TYPE.PARAGRAPH)
     document.add_heading("Migration waves", level=1)
+    plain = document.add_paragraph("Paragraph of the plan.")._p
+    bullet = document.add_paragraph("Step of the wave.", style="List Bullet")._p
+    body = plain.getparent()
     for n in range(paragraphs):
-        if n % 2:
-            document.add_paragraph(f"Step {n} of the wave.", style="List Bullet")
-        else:
-            document.add_paragraph(f"Paragraph {n} of the plan.")
+        model, text = (
+            (bullet, f"Step {n} of the wave.") if n % 2 else (plain, f"Paragraph {n} of the plan.")
+        )
+        clone = copy.deepcopy(model)
+        clone.xpath(".//w:t")[0].text = text
+        body.insert(body.index(model), clone)
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path
