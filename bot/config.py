@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(
         64, ge=1, description="How many chunks are embedded per model call while indexing."
     )
+    max_file_mb: float = Field(
+        50.0,
+        gt=0,
+        description=(
+            "Largest playbook file `changebot ingest` reads, in MB; bigger ones are skipped "
+            "with the reason."
+        ),
+    )
     llm: str | None = Field(
         None,
         description=(
@@ -180,6 +188,27 @@ class Settings(BaseSettings):
         180, ge=1, description="Days that questions, answers and feedback are kept."
     )
     http_port: int = Field(3000, ge=1, le=65535, description="Port of `changebot run --http`.")
+    http_max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest request body `run --http` accepts; bigger ones get 413 before they are "
+            "read. Slack's payloads are a few KiB."
+        ),
+    )
+    http_body_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a request body may take to arrive in `run --http` (408 after).",
+    )
+    http_max_connections: int = Field(
+        200,
+        ge=1,
+        description="Connections `run --http` serves at once; more get 503 (uvicorn's limit).",
+    )
+    http_keepalive_timeout: float = Field(
+        5.0, gt=0, description="Seconds an idle keep-alive connection of `run --http` stays open."
+    )
 
     # -- pulse surveys, directory, delivery ------------------------------------------------
     surveys_dir: Path = Field(
@@ -203,6 +232,21 @@ class Settings(BaseSettings):
     )
     leader_usergroup: str | None = Field(
         None, description="Slack user group id (S…) whose members may send updates."
+    )
+    usergroup_cache_seconds: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "How long the members of the HR and leader user groups are trusted before they are "
+            "read again from Slack (in the background; a failed read keeps the last known)."
+        ),
+    )
+    broadcast_admins: str = Field(
+        "",
+        description=(
+            "Comma-separated Slack user ids who may edit, remind, recall or cancel any leader's "
+            "update; everyone else only their own. An admin's edit names them on every copy."
+        ),
     )
     hr_channel: str | None = Field(
         None, description="Channel id where alerts about closed pulse surveys are posted."

@@ -94,6 +94,7 @@ class Container:
             chunk_overlap=self.settings.chunk_overlap,
             batch_size=self.settings.embedding_batch_size,
             extra_documents=lambda: self.broadcasts.documents(),
+            max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
         )
 
     @cached_property
@@ -313,8 +314,10 @@ class Container:
             min_participation=self.settings.participation_alert,
         )
         if found and self.settings.hr_channel and self.settings.slack_bot_token:
-            text = f"*{survey.title}* ({run.due_date}) closed:\n" + "\n".join(
-                f"• {line}" for line in found
+            from bot.slack.escaping import escape  # titles and group names are content
+
+            text = f"*{escape(survey.title)}* ({run.due_date}) closed:\n" + "\n".join(
+                f"• {escape(line)}" for line in found
             )
             self.slack_client().chat_postMessage(channel=self.settings.hr_channel, text=text)
         return found
@@ -322,11 +325,24 @@ class Container:
     # -- leaders' updates ----------------------------------------------------------------------
     @cached_property
     def leader_role(self):
-        """Who may send updates: configured user ids or a Slack user group (cached 5 min)."""
+        """Who may send updates: configured user ids or a Slack user group (cached)."""
         from bot.slack.middleware import LeaderRole
 
         return LeaderRole(
-            user_ids=self.settings.leader_users, usergroup=self.settings.leader_usergroup
+            user_ids=self.settings.leader_users,
+            usergroup=self.settings.leader_usergroup,
+            ttl=self.settings.usergroup_cache_seconds,
+        )
+
+    @cached_property
+    def hr_role(self):
+        """Who may see pulse results: configured user ids or a Slack user group (cached)."""
+        from bot.slack.middleware import HrRole
+
+        return HrRole(
+            user_ids=self.settings.hr_users,
+            usergroup=self.settings.hr_usergroup,
+            ttl=self.settings.usergroup_cache_seconds,
         )
 
     @cached_property
@@ -423,16 +439,10 @@ class Container:
             unschedule=unschedule,
             name_of=name_of,
             notify=notify,
+            admins=[u.strip() for u in self.settings.broadcast_admins.split(",") if u.strip()],
         )
 
     # -- the web console ---------------------------------------------------------------------
-    @cached_property
-    def hr_role(self):
-        """Who sees pulse results: configured user ids or a Slack user group (cached 5 min)."""
-        from bot.slack.middleware import HrRole
-
-        return HrRole(user_ids=self.settings.hr_users, usergroup=self.settings.hr_usergroup)
-
     @cached_property
     def change_team_role(self):
         """The change team (the console's Playbook page); the HR people when unset."""

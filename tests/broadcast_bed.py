@@ -9,7 +9,14 @@ import time
 from contextlib import ExitStack
 
 import pytest
-from slackbed import SIGNING_SECRET, BotServer, block_action, command_fields, view_submission
+from slackbed import (
+    SIGNING_SECRET,
+    BotServer,
+    block_action,
+    command_fields,
+    next_ts,
+    view_submission,
+)
 
 from bot.slack import broadcast_blocks as kit
 from bot.slack.app import build_app
@@ -289,6 +296,8 @@ def modal_block_action(view: dict, answers: dict, action_id: str, value: str, *,
     )
     action = payload["actions"][0]
     action.update({"action_id": action_id, "value": value, "block_id": block_id})
+    action["action_ts"] = next_ts()  # every click gets its own from Slack
+    payload["trigger_id"] = f"{next_ts()}.valid"
     return payload
 
 

@@ -234,6 +234,7 @@ def command_fields(
     """Form fields of a slash command (slash_command.json's `parsed`)."""
     fields = dict(load_payload("slash_command")["parsed"])
     fields.update({"command": command, "text": text, "user_id": user, "channel_id": channel})
+    fields["trigger_id"] = f"{next_ts()}.xxx"  # Slack gives every invocation its own
     if response_url is not None:
         fields["response_url"] = response_url
     return fields
@@ -268,6 +269,7 @@ def block_action(
         payload["response_url"] = response_url
     action = payload["actions"][0]
     action.update({"action_id": action_id, "value": value, "action_ts": next_ts()})
+    payload["trigger_id"] = f"{next_ts()}.valid"  # every click gets its own from Slack
     block_id = (message and _block_id_of(message, action_id)) or "b"
     action["block_id"] = block_id
     return payload

@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.broadcasts.authority import Authority
 from bot.broadcasts.tracking import delivery_stats
 from bot.delivery.outbox import Envelope, Outbox
 from bot.knowledge.loaders import LoadedDocument
@@ -123,6 +124,7 @@ class Update:
     sent_at: dt.datetime | None
     edited_at: dt.datetime | None
     recalled_at: dt.datetime | None
+    edited_by: str | None = None  # who last edited it (the author, or an admin)
 
     @property
     def source(self) -> str:
@@ -210,10 +212,13 @@ class Broadcasts:
         unschedule: Callable[[int], None] | None = None,
         name_of: Callable[[str], str] | None = None,
         notify: Callable[[str, str], None] | None = None,
+        admins: Iterable[str] = (),
         clock: Clock = utcnow,
     ) -> None:
+        """`admins`: user ids who may change anyone's update; everyone else only their own."""
         self.sessions = session_factory
         self.name_of = name_of or (lambda user_id: user_id)
+        self.authority = Authority(admins=admins, name_of=self.name_of)
         self.notify = notify or (lambda user_id, text: None)
         self.outbox = outbox
         self.people = people
@@ -386,8 +391,25 @@ class Broadcasts:
             ).all()
         return [broadcast_id for broadcast_id in due if self.send(broadcast_id).done]
 
+    def may_change(self, update_: Update, actor: str) -> bool:
+        return self.authority.may_change(update_, actor)
+
+    def _refused(self, broadcast_id: int, actor: str) -> Outcome | None:
+        """None when `actor` may change the update; else the polite refusal (see authority)."""
+        try:
+            current = self.get(broadcast_id)
+        except NotFound:
+            return None  # each action says "gone" in its own words
+        if self.authority.may_change(current, actor):
+            return None
+        log.info("Refused %s changing update %s of %s", actor, broadcast_id, current.author)
+        return Outcome(False, message=self.authority.refusal(current), detail={"refused": True})
+
     def cancel(self, broadcast_id: int, actor: str) -> Outcome:
         """Cancel a scheduled update before it goes out."""
+        refused = self._refused(broadcast_id, actor)
+        if refused:
+            return refused
         with self.sessions.begin() as session:
             cancelled = session.execute(
                 update(Broadcast)
@@ -513,6 +535,9 @@ class Broadcasts:
     # -- follow-ups by the leader ----------------------------------------------------------
     def remind(self, broadcast_id: int, actor: str) -> Outcome:
         """DM those who got the update and have not acknowledged it: at most once a day."""
+        refused = self._refused(broadcast_id, actor)
+        if refused:
+            return refused
         current = self.get(broadcast_id)
         if current.status != SENT:
             return Outcome(False, message=f"This update is {current.status}; nothing to remind.")
@@ -542,6 +567,9 @@ class Broadcasts:
 
     def edit(self, broadcast_id: int, actor: str, *, title: str, body: str) -> Outcome:
         """New title/text: every delivered copy is updated, queued copies go out new."""
+        refused = self._refused(broadcast_id, actor)
+        if refused:
+            return refused
         wrong = text_problems(title, body)
         if wrong:
             return Outcome(False, message=" ".join(wrong.values()), detail=wrong)
@@ -556,7 +584,11 @@ class Broadcasts:
                     or_(Broadcast.title != title, Broadcast.body != body),
                 )
                 .values(
-                    title=title, body=body, version=Broadcast.version + 1, edited_at=self.clock()
+                    title=title,
+                    body=body,
+                    version=Broadcast.version + 1,
+                    edited_at=self.clock(),
+                    edited_by=actor,
                 )
             ).rowcount
             row = session.get(Broadcast, broadcast_id)
@@ -590,6 +622,9 @@ class Broadcasts:
 
     def recall(self, broadcast_id: int, actor: str) -> Outcome:
         """Delete every copy, stop what has not gone out, and drop it from the playbook."""
+        refused = self._refused(broadcast_id, actor)
+        if refused:
+            return refused
         with self.sessions.begin() as session:
             recalled = session.execute(
                 update(Broadcast)
@@ -732,6 +767,7 @@ def _snapshot(row: Broadcast) -> Update:
         sent_at=as_utc(row.sent_at),
         edited_at=as_utc(row.edited_at),
         recalled_at=as_utc(row.recalled_at),
+        edited_by=row.edited_by,
     )
 
 

@@ -48,7 +48,26 @@ class RoleChecks:
         if not user_id:
             return frozenset()
         client = self._client()
-        return frozenset(name for name, role in self._roles.items() if role.allows(user_id, client))
+        return frozenset(
+            name for name, role in self._roles.items() if _allows(role, user_id, client)
+        )
+
+
+FIRST_LOOKUP_WAIT = 3.0  # seconds a page waits for a user group never read since start
+
+
+def _allows(role: Role, user_id: str, client) -> bool:
+    """The role's answer. Slack must be acked at once, so there a group never read yet
+    counts as "no"; a page can wait a moment for that first look-up instead."""
+    decide = getattr(role, "decide", None)
+    if decide is None:
+        return role.allows(user_id, client)
+    decision = decide(user_id, client)
+    group = getattr(role, "group", None)
+    if decision is None and group is not None:
+        group.settled.wait(FIRST_LOOKUP_WAIT)
+        decision = decide(user_id, client)
+    return decision is True
 
 
 @dataclass(frozen=True)

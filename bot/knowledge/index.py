@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,36 @@ class IngestReport:
         return len(self.added) + len(self.updated) + len(self.unchanged)
 
 
+def _walk(root: Path) -> Iterator[tuple[Path, str | None]]:
+    """Every file below `root` in name order, with a reason when it must be passed over.
+
+    Symbolic links are never followed out of the folder: a link to a folder is not
+    descended into at all (it could loop, or lead anywhere), a link to a file is read only
+    when its target is inside the folder."""
+    for folder, folders, names in os.walk(root, followlinks=False):
+        here = Path(folder)
+        for name in sorted(folders):
+            if (here / name).is_symlink():
+                yield here / name, "link to a folder (not followed)"
+        folders.sort()
+        for name in sorted(names):
+            path = here / name
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    yield path, "link to a file outside the knowledge folder (not followed)"
+                    continue
+                if not target.is_file():
+                    continue
+            elif not path.is_file():
+                continue
+            yield path, None
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f}".removesuffix(".0")
+
+
 def chunk_key(document: Document) -> str:
     """Stable id of a chunk: SHA-256 of its text and metadata."""
     payload = json.dumps(
@@ -68,10 +99,13 @@ class PlaybookIndexer:
         chunk_overlap: int = 120,
         batch_size: int = 64,
         extra_documents: Callable[[], list[LoadedDocument]] | None = None,
+        max_file_bytes: int = 0,
     ) -> None:
         """`extra_documents`: documents that live outside the folder (leaders' Slack
-        updates); an ingest keeps them in the index instead of deleting them as gone."""
+        updates); an ingest keeps them in the index instead of deleting them as gone.
+        `max_file_bytes`: larger files are skipped with the reason (0 = no cap)."""
         self.store = store
+        self.max_file_bytes = max_file_bytes
         self.extra_documents = extra_documents
         self.record_manager = record_manager
         self.chunk_size = chunk_size
@@ -89,16 +123,22 @@ class PlaybookIndexer:
             )
         files: list[Path] = []
         skipped: list[tuple[str, str]] = []
-        for path in sorted(root.rglob("*")):
-            if not path.is_file():
-                continue
+        for path, link_reason in _walk(root):
             relative = path.relative_to(root)
             reason = is_skipped(relative)
+            if reason != "hidden file":
+                reason = link_reason or reason or self._too_large(path)
             if reason is None:
                 files.append(path)
             elif reason != "hidden file":
                 skipped.append((relative.as_posix(), reason))
         return files, skipped
+
+    def _too_large(self, path: Path) -> str | None:
+        size = path.stat().st_size
+        if self.max_file_bytes and size > self.max_file_bytes:
+            return f"too large ({_mb(size)} MB > {_mb(self.max_file_bytes)} MB)"
+        return None
 
     def ingest(
         self,

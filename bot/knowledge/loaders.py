@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.yamlfiles import safe_load
+
 DOC_TYPES = ("roadmap", "faq", "training", "policy", "announcement", "other")
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 SKIPPED_DIRS = {"surveys"}
@@ -142,7 +144,7 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
             raise LoadError("front matter starts with '---' but has no closing '---' line")
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1) or "")
+        data = safe_load(match.group(1) or "")
     except ValueError as exc:  # e.g. an impossible date such as 2026-02-30
         raise LoadError(f"front matter has an invalid value: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -238,6 +240,7 @@ def _docx_to_markdown(raw: bytes) -> tuple[str, str]:
     except Exception as exc:
         raise LoadError(f"the Word file could not be read ({type(exc).__name__})") from exc
     lines: list[str] = []
+    style_names, default_style = _docx_paragraph_styles(document)
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
@@ -246,7 +249,7 @@ def _docx_to_markdown(raw: bytes) -> tuple[str, str]:
             text = paragraph.text.strip()
             if not text:
                 continue
-            style = (paragraph.style.name if paragraph.style is not None else "") or ""
+            style = style_names.get(child.style or "", default_style)
             level = _docx_heading_level(style)
             if level:
                 lines.append("\n" + "#" * level + " " + text + "\n")
@@ -262,6 +265,29 @@ def _docx_to_markdown(raw: bytes) -> tuple[str, str]:
             lines.append("")
     title = (document.core_properties.title or "").strip()
     return "\n".join(lines), title
+
+
+def _docx_paragraph_styles(document) -> tuple[dict[str, str], str]:
+    """({paragraph style id: name}, the default paragraph style's name), read once.
+
+    python-docx's `paragraph.style` searches the whole styles part for every paragraph
+    (the default style by walking every style in Python): a small file with many styles
+    and paragraphs took minutes. One pass here keeps loading linear.
+    """
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml.ns import qn
+    from docx.styles import BabelFish
+
+    names: dict[str, str] = {}
+    default = ""
+    for style in document.styles.element.iterchildren(qn("w:style")):
+        if style.type != WD_STYLE_TYPE.PARAGRAPH:
+            continue
+        name = BabelFish.internal2ui(style.name_val) if style.name_val else ""
+        names.setdefault(style.styleId or "", name)
+        if style.default:
+            default = name  # the last default wins, as Word (and python-docx) read it
+    return names, default
 
 
 def _docx_heading_level(style: str) -> int:

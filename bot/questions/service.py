@@ -229,7 +229,8 @@ class QuestionService:
 
     # -- housekeeping ----------------------------------------------------------------------
     def first_time_event(self, event_id: str) -> bool:
-        """True the first time an event id is seen; False for Slack's retries of it."""
+        """True the first time a key is seen; False for a repeat: Slack's retries of an event,
+        or a replayed click, modal submit or command (see bot/slack/app.py `replay_key`)."""
         try:
             with self.sessions.begin() as session:
                 session.add(SlackEvent(event_id=event_id, received_at=self.clock()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,26 +55,59 @@ def build_app(container, *, token_verification: bool = True) -> App:
     app.use(_deduplicate_events(container.question_service))
     app.error(_error_handler(container))
     register_listeners(app, container)
+    # Read the HR and leader user groups now, in the background, so the first /pulse or
+    # /broadcast finds them known (requests never wait for Slack's user-group list).
+    container.hr_role.warm_up(client)
+    container.leader_role.warm_up(client)
     return app
 
 
 def _deduplicate_events(service):
-    """Slack re-delivers an event it thinks failed; answer each event id once."""
+    """Answer each event id once (Slack re-delivers an event it thinks failed), and act on
+    each button click, modal submit and slash command once: a captured request replayed
+    within Slack's 5-minute signature window is acknowledged and dropped."""
 
     def middleware(body, next_, logger):
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        repeated = (
-            event_id
-            and body.get("type") == "event_callback"
-            and not service.first_time_event(event_id)
-        )
-        if repeated:
-            logger.info("Skipping repeated delivery of event %s", event_id)
+        key = replay_key(body) if isinstance(body, dict) else None
+        if key and not service.first_time_event(key):
+            logger.info("Skipping a repeated delivery (%s)", key[:40])
             return BoltResponse(status=200, body="")
         return next_()
 
     middleware.__name__ = "deduplicate_events"
     return middleware
+
+
+def replay_key(body: dict) -> str | None:
+    """What makes one Slack request unique, or None when it has nothing that does.
+
+    An event: its event_id. A click: who, which button and Slack's action_ts (a second real
+    click has a new action_ts and trigger_id). A modal submit: the view id, its hash and the
+    trigger_id of that submit (a fixed-and-resubmitted modal gets a new trigger_id). A slash
+    command: its trigger_id. Long keys are hashed to fit the event-id column."""
+    kind = body.get("type")
+    if kind == "event_callback":
+        event_id = body.get("event_id")
+        return str(event_id)[:64] if event_id else None
+    user = (body.get("user") or {}).get("id", "") if isinstance(body.get("user"), dict) else ""
+    if kind == "block_actions":
+        actions = body.get("actions") or []
+        if not actions or not isinstance(actions[0], dict) or not actions[0].get("action_ts"):
+            return None
+        first = actions[0]
+        parts = ["action", user, first.get("action_id", ""), first["action_ts"]]
+        parts.append(body.get("trigger_id", ""))
+    elif kind == "view_submission":
+        view = body.get("view") or {}
+        if not view.get("id"):
+            return None
+        parts = ["view", user, view["id"], view.get("hash", ""), body.get("trigger_id", "")]
+    elif body.get("command") and body.get("trigger_id"):
+        parts = ["command", body.get("user_id", ""), body["command"], body["trigger_id"]]
+    else:
+        return None
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    return f"{parts[0]}:{digest[:50]}"
 
 
 def _error_handler(container):

@@ -6,6 +6,9 @@ import re
 
 from bot.broadcasts.service import SOURCE_PREFIX  # a leader's update, indexed from Slack
 from bot.knowledge.answer import Answer, Source
+from bot.slack.escaping import code, escape, from_slack, label, link, safe_url
+
+__all__ = ["escape"]  # listeners import the one escaping helper from here too
 
 SECTION_LIMIT = 2900  # Slack's section text limit is 3000 characters
 
@@ -18,11 +21,26 @@ CONSOLE_LINK = "console_link"
 
 
 def slack_mrkdwn(text: str) -> str:
-    """Markdown from the playbook -> Slack mrkdwn (bold, links, headings)."""
+    """Markdown from the playbook (or an LLM) -> Slack mrkdwn: bold, links, headings.
+
+    The text is escaped first, so Slack markup in it (`<!channel>`, `<https://…|…>`) is
+    shown, never live; only Markdown links `[label](https://…)` become links, built by us,
+    and a `>` that starts a line stays a quote (formatting, not a control sequence).
+    """
+    text = escape(text)
+    text = re.sub(r"^&gt;", ">", text, flags=re.M)  # a quote line stays a quote (no link)
     text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
-    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
+    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", _markdown_link, text)
     text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.M)
     return text
+
+
+def _markdown_link(match: re.Match) -> str:
+    """An escaped Markdown link as a Slack link (both parts are escaped already)."""
+    url = match.group(2).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    safe = safe_url(url)
+    shown = match.group(1).replace("|", "¦")
+    return f"<{safe}|{shown}>" if safe else shown
 
 
 def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
@@ -34,27 +52,19 @@ def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return cut.rstrip() + "…"
 
 
-def escape(text: str) -> str:
-    """User-typed text shown by the bot: no accidental @channel pings or broken markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _label(text: str) -> str:
-    return text.replace("<", "‹").replace(">", "›").replace("|", "¦")
-
-
 def source_line(source: Source) -> str:
-    label = _label(source.title + (f" — {source.section}" if source.section else ""))
+    title = source.title + (f" — {source.section}" if source.section else "")
     if source.url:
-        return f"[{source.number}] <{source.url}|{label}>"
+        return f"[{source.number}] {link(source.url, title)}"
     if source.path.startswith(SOURCE_PREFIX):
-        return f"[{source.number}] {label} (update in Slack, {source.updated or 'undated'})"
-    return f"[{source.number}] {label} (`{source.path}`)"
+        when = escape(source.updated or "undated")
+        return f"[{source.number}] {label(title)} (update in Slack, {when})"
+    return f"[{source.number}] {label(title)} ({code(source.path)})"
 
 
 def answer_fallback_text(answer: Answer) -> str:
     """Plain text for notifications and clients that cannot show blocks."""
-    return _clip(answer.text, 300)
+    return _clip(escape(answer.text), 300)
 
 
 def answer_blocks(
@@ -88,7 +98,7 @@ def answer_blocks(
 def shared_answer_blocks(answer_text: str, sources: list[dict], asked_by: str, question: str):
     """An answer re-posted publicly from /ask (sources as stored with the interaction)."""
     lines = "\n".join(
-        f"[{n}] " + _label(s.get("title", "") + (f" — {s['section']}" if s.get("section") else ""))
+        f"[{n}] " + label(s.get("title", "") + (f" — {s['section']}" if s.get("section") else ""))
         for n, s in enumerate(sources, start=1)
     )
     blocks = [
@@ -98,6 +108,11 @@ def shared_answer_blocks(answer_text: str, sources: list[dict], asked_by: str, q
     if lines:
         blocks.append(_context(_clip(f"*Sources*\n{lines}")))
     return blocks
+
+
+def shared_answer_text(asked_by: str, question: str) -> str:
+    """The fallback text of an answer shared to a channel."""
+    return f"<@{asked_by}> asked: {_clip(escape(question), 500)}"
 
 
 def escalation_blocks(
@@ -138,6 +153,8 @@ def escalation_closed_blocks(blocks: list[dict], answered_by: str) -> list[dict]
 
 
 def relay_blocks(reply_text: str, responder: str, question: str) -> list[dict]:
+    """The change team's reply (Slack message text) passed on to the asker: its mentions
+    and links are shown as words, so a reply cannot ping the asker's channel."""
     return [
         {
             "type": "section",
@@ -145,11 +162,15 @@ def relay_blocks(reply_text: str, responder: str, question: str) -> list[dict]:
                 "type": "mrkdwn",
                 "text": _clip(
                     f"<@{responder}> from the change team answered your question "
-                    f"“{_clip(escape(question), 200)}”:\n\n{reply_text}"
+                    f"“{_clip(escape(question), 200)}”:\n\n{from_slack(reply_text)}"
                 ),
             },
         }
     ]
+
+
+def relay_fallback_text(reply_text: str) -> str:
+    return f"The change team answered your question: {_clip(from_slack(reply_text), 200)}"
 
 
 def home_view(*, examples: list[str], announcements: list[dict], help_channel: str) -> dict:
@@ -178,7 +199,7 @@ def home_view(*, examples: list[str], announcements: list[dict], help_channel: s
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": "*Try asking*\n" + "\n".join(f"• {q}" for q in examples),
+                    "text": _clip("*Try asking*\n" + "\n".join(f"• {escape(q)}" for q in examples)),
                 },
             }
         )
@@ -186,10 +207,10 @@ def home_view(*, examples: list[str], announcements: list[dict], help_channel: s
     if announcements:
         lines = []
         for doc in announcements:
-            title = _label(doc["title"])
-            link = f"<{doc['url']}|{title}>" if doc.get("url") else f"*{title}*"
-            date = f" — {doc['updated']}" if doc.get("updated") else ""
-            lines.append(f"• {link}{date}")
+            title = doc["title"]
+            shown = link(doc["url"], title) if doc.get("url") else f"*{label(title)}*"
+            date = f" — {escape(doc['updated'])}" if doc.get("updated") else ""
+            lines.append(f"• {shown}{date}")
         text = "*Latest announcements*\n" + "\n".join(lines)
     else:
         text = "*Latest announcements*\nNone in the playbook yet."

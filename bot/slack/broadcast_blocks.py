@@ -7,7 +7,7 @@ import json
 
 from bot import timeutil
 from bot.broadcasts.service import BODY_LIMIT, TITLE_LIMIT, Stats, Update
-from bot.slack.blocks import escape
+from bot.slack.escaping import escape
 
 COMPOSE = "broadcast_compose"
 EDIT_SUBMIT = "broadcast_edit"
@@ -168,7 +168,7 @@ def question_modal(update: Update, *, channel: str, ts: str) -> dict:
         "submit": _text("Ask"),
         "close": _text("Cancel"),
         "blocks": [
-            {"type": "context", "elements": [_text(f"About: *{update.title}*", "mrkdwn")]},
+            {"type": "context", "elements": [_text(f"About: *{escape(update.title)}*", "mrkdwn")]},
             _input(
                 "question",
                 "Your question",
@@ -205,7 +205,9 @@ def message(
     ]
     sent = update.sent_at or update.send_at or update.created_at
     byline = f"From <@{update.author}> · {sent:%d %b %Y}"
-    if update.edited_at and update.sent_at and update.edited_at > update.sent_at:
+    if update.edited_by and update.edited_by != update.author:
+        byline += f" · edited by <@{update.edited_by}>"  # an admin's edit, always named
+    elif update.edited_at and update.sent_at and update.edited_at > update.sent_at:
         byline += " · edited"  # not for a scheduled update edited before it went out
     blocks.append({"type": "context", "elements": [_text(byline, "mrkdwn")]})
     if preview:
@@ -224,7 +226,19 @@ def message(
             note = f":white_check_mark: You acknowledged this on {acknowledged_at:%d %b %Y}."
             blocks.append({"type": "context", "elements": [_text(note, "mrkdwn")]})
     lead = "Reminder: " if reminder else ""
-    return {"text": f"{lead}{update.title} — from <@{update.author}>", "blocks": blocks}
+    return {"text": f"{lead}{escape(update.title)} — from <@{update.author}>", "blocks": blocks}
+
+
+def _audience(update: Update) -> str:
+    """The audience as chosen: channels and user groups as Slack links (ids, ours),
+    department names (from the directory) escaped."""
+    audience = update.audience
+    parts = [f"<#{c}>" for c in audience.channels]
+    parts += [f"<!subteam^{g}>" for g in audience.usergroups]
+    parts += [escape(d) for d in audience.departments]
+    if audience.everyone:
+        parts.append("everyone (DM)")
+    return ", ".join(parts) or "nobody"
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -288,7 +302,7 @@ def tracking_blocks(rows: list[tuple[Update, Stats]], *, tz: str = "UTC") -> lis
         state = " · *recalled*" if update.status == "recalled" else ""
         text = (
             f"*{escape(update.title)}*{state}\n"
-            f"Sent {sent:%d %b %H:%M} to {update.audience.describe()}"
+            f"Sent {sent:%d %b %H:%M} to {_audience(update)}"
             f" ({_count(update.dm_count, 'person', 'people')}, "
             f"{_count(update.channel_count, 'channel', 'channels')})\n"
             f"{stats_line(update, stats)}"
@@ -332,7 +346,7 @@ def scheduled_blocks(updates: list[Update], *, tz: str = "UTC") -> list[dict]:
             when += ", at that time in each recipient's own time zone"
         text = (
             f"*{escape(update.title)}* by <@{update.author}>\n"
-            f"Goes out {when} to {update.audience.describe()}"
+            f"Goes out {when} to {_audience(update)}"
         )
         blocks.append({"type": "section", "text": _text(text[:2900], "mrkdwn")})
         cancel = _button(

@@ -102,28 +102,49 @@ def run_socket_mode(container) -> None:
     SocketModeHandler(app, container.settings.slack_app_token).start()
 
 
-def http_app(container, app):
-    """Slack's endpoint, /health and the web console (at /console) on one ASGI app."""
-    from starlette.applications import Starlette
+def http_front_door(app, settings, *, console=None):
+    """The ASGI app for HTTP mode, with the request limits from Settings: Slack's endpoint,
+    /health, and `console` (the web console's app) mounted at /console when given."""
     from starlette.routing import Mount
 
-    from bot.console.app import MOUNT, build_console
+    from bot.console.app import MOUNT
     from bot.slack.http import SlackHttpApp
 
-    slack = SlackHttpApp(app, signing_secret=container.settings.slack_signing_secret)
-    return Starlette(
-        routes=[Mount(MOUNT, build_console(container.console_deps)), Mount("/", slack)]
+    return SlackHttpApp(
+        app,
+        signing_secret=settings.slack_signing_secret or "",
+        max_body=settings.http_max_body_bytes,
+        body_timeout=settings.http_body_timeout,
+        mounts=[Mount(MOUNT, console)] if console is not None else (),
+    )
+
+
+def uvicorn_config(asgi, settings, *, host: str = "0.0.0.0", port: int = 0, log_level="info"):
+    """uvicorn with the connection limits from Settings: at most `http_max_connections`
+    at once (503 beyond), idle keep-alive connections closed after `http_keepalive_timeout`."""
+    import uvicorn
+
+    return uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=settings.http_keepalive_timeout,
     )
 
 
 def run_http(container, *, port: int, host: str = "0.0.0.0") -> None:
     import uvicorn
 
+    from bot.console.app import build_console
     from bot.slack.app import build_app
 
     app = build_app(container)
     warm_up(container)
     start_housekeeping(container)
+    asgi = http_front_door(app, container.settings, console=build_console(container.console_deps))
     log.info("Serving Slack events on http://%s:%s/slack/events", host, port)
     log.info(
         "Web console on http://%s:%s/console (public URL %s)",
@@ -131,7 +152,7 @@ def run_http(container, *, port: int, host: str = "0.0.0.0") -> None:
         port,
         container.settings.resolved_console_url,
     )
-    uvicorn.run(http_app(container, app), host=host, port=port, log_level="info")
+    uvicorn.Server(uvicorn_config(asgi, container.settings, host=host, port=port)).run()
 
 
 def run_console(container, *, port: int, host: str = "127.0.0.1") -> None:
@@ -146,4 +167,7 @@ def run_console(container, *, port: int, host: str = "127.0.0.1") -> None:
         port,
         container.settings.resolved_console_url,
     )
-    uvicorn.run(standalone(container.console_deps), host=host, port=port, log_level="info")
+    config = uvicorn_config(
+        standalone(container.console_deps), container.settings, host=host, port=port
+    )
+    uvicorn.Server(config).run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.slack.blocks import escape
+from bot.slack.escaping import code, code_block, escape, label, link
 from bot.surveys.definitions import Question, Survey
 
 OPEN = "pulse_open"
@@ -17,7 +17,7 @@ def invitation(survey: Survey, run, *, reminder: bool = False) -> dict:
     lead = "Reminder: " if reminder else ""
     closes = run.closes_at.strftime("%A %d %B")
     return {
-        "text": f"{lead}{survey.title} — take the 1-minute pulse",
+        "text": f"{lead}{escape(survey.title)} — take the 1-minute pulse",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": survey.title[:150]}},
             {
@@ -126,7 +126,9 @@ def thanks(survey: Survey, trainings: list[dict], *, replaced: bool = False) -> 
     ]
     if trainings:
         lines = [
-            f"• <{t['url']}|{t['title']}>" if t.get("url") else f"• *{t['title']}* (`{t['path']}`)"
+            f"• {link(t['url'], t['title'])}"
+            if t.get("url")
+            else f"• *{label(t['title'])}* ({code(t['path'])})"
             for t in trainings
         ]
         blocks.append(
@@ -143,3 +145,24 @@ def thanks(survey: Survey, trainings: list[dict], *, replaced: bool = False) -> 
 
 def closed_notice(closed_on) -> str:
     return f"This pulse survey closed on {closed_on:%A %d %B %Y}, so it no longer takes answers."
+
+
+def report_message(report_text: str) -> dict:
+    """A pulse report for HR as one code block. Comments in it are people's words: they
+    are escaped, and a ``` in a comment cannot end the block early."""
+    return {"text": code_block(report_text)}
+
+
+def preview_blocks(survey: Survey) -> list[dict]:
+    """HR's preview of a survey: its intro and every question, as written in the file."""
+    questions = "\n".join(
+        f"{n}. {escape(q.text)} _({q.type})_" for n, q in enumerate(survey.questions, start=1)
+    )
+    return [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"Preview: {survey.title}"[:150]},
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(survey.intro)[:2900]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": questions[:2900]}},
+    ]

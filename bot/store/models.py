@@ -223,6 +223,7 @@ class Broadcast(Base):
     `submission_key` is the Slack view id of the compose modal, so a double-submitted
     modal finds the first row instead of making a second broadcast.
     status: scheduled -> sent, or scheduled -> cancelled; sent -> recalled.
+    Only the author or a broadcast admin may change it (Broadcasts.may_change).
     """
 
     __tablename__ = "broadcasts"
@@ -245,6 +246,7 @@ class Broadcast(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    edited_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # last editor
     recalled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 

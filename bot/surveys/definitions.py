@@ -60,6 +60,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.yamlfiles import SafeLoader
+
 QuestionType = Literal["likert5", "scale0_10", "text", "choice"]
 Dimension = Literal[
     "resistance", "confidence", "awareness", "desire", "knowledge", "ability", "reinforcement"
@@ -491,8 +493,9 @@ class LoadResult:
     sources: dict[str, Path] = field(default_factory=dict)  # survey id -> the file it came from
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2-style scalars and no silently repeated keys (YAML 1.1 keeps the last one)."""
+class _Loader(SafeLoader):
+    """YAML 1.2-style scalars and no silently repeated keys (YAML 1.1 keeps the last one);
+    no aliases (the shared SafeLoader refuses them)."""
 
     yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's own class-level registry
         first: [
@@ -558,7 +561,7 @@ def _human(error: Any) -> tuple[str, str]:
 def parse_survey(text: str, path: Path) -> tuple[Survey | None, list[SurveyError]]:
     """One file's text -> a Survey, or the errors that stop it loading."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import shutil
 import textwrap
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -283,13 +284,12 @@ def test_send_now_dms_every_person_once_with_the_button_and_never_twice_a_day(pu
 def test_the_button_opens_a_modal_with_one_input_per_question(pulse, slack):
     run = send_now(pulse)
     message = invitation(slack, "U1")
-    status, _ = pulse.send_interaction(
-        block_action("pulse_open", str(run.id), user="U1", channel="DU1", message=message)
-    )
+    click = block_action("pulse_open", str(run.id), user="U1", channel="DU1", message=message)
+    status, _ = pulse.send_interaction(click)
     assert status == 200
     [opened] = slack.wait_for("views.open")
     assert opened.ok
-    assert opened.params["trigger_id"] == "111.222.valid"
+    assert opened.params["trigger_id"] == click["trigger_id"]
     view = opened.params["view"]
     assert (view["type"], view["callback_id"]) == ("modal", "pulse_submit")
     assert json.loads(view["private_metadata"]) == {
@@ -596,9 +596,9 @@ def test_pulse_preview_is_dmed_to_hr_only(pulse, slack):
 def test_members_of_the_hr_user_group_count_as_hr(start_bot, slack):
     slack.usergroups = {"SHR": {"handle": "hr", "users": ["UHR2"]}}
     bot = start_bot(hr_usergroup="SHR")
+    [looked_up] = slack.wait_for("usergroups.users.list")  # read at start-up
     closed = "No pulse survey is open right now."
     assert run_pulse_command(bot, "status", user="UHR2") == closed
-    [looked_up] = slack.calls_to("usergroups.users.list")
     assert looked_up.params["usergroup"] == "SHR"
 
     assert pulse_command(bot, "status", user="U1") == (200, REFUSAL)  # not a member
@@ -631,3 +631,24 @@ def test_an_inactive_account_fails_its_row_only_and_status_counts_it(pulse, slac
     pulse.container.delivery_worker.drain(timeout=10)
     settle()
     assert len(slack.calls_to("chat.postMessage")) == len(USERS)  # never retried
+
+
+# -- 8. the HR user group under rate limiting ----------------------------------------------
+def test_acks_do_not_wait_for_a_rate_limited_group_lookup_and_hr_is_not_refused(start_bot, slack):
+    slack.usergroups = {"SHR": {"handle": "hr", "users": ["UHR2"]}}
+    bot = start_bot(hr_usergroup="SHR", usergroup_cache_seconds=0.2)
+    slack.wait_for("usergroups.users.list")  # read once at start-up, off the request path
+    closed = "No pulse survey is open right now."
+    assert run_pulse_command(bot, "status", user="UHR2") == closed
+
+    time.sleep(0.3)  # the membership is now stale …
+    slack.delay("usergroups.users.list", 2.0)  # … and Slack is slow and rate limiting
+    slack.fail_next("usergroups.users.list", retry_after=1, times=5)
+    looked_up = len(slack.calls_to("usergroups.users.list"))
+    assert run_pulse_command(bot, "status", user="UHR2") == closed  # last known: still HR
+    # Slack had its ack (and the answer came) while the look-up was still on its way.
+    assert len(slack.calls_to("usergroups.users.list")) == looked_up
+    slack.wait_for("usergroups.users.list", looked_up + 1, timeout=10)
+    assert slack.calls_to("usergroups.users.list")[-1].status == 429
+    assert run_pulse_command(bot, "status", user="UHR2") == closed
+    assert pulse_command(bot, "status", user="U1") == (200, REFUSAL)  # never a member

@@ -67,6 +67,7 @@ def test_list_shows_scheduled_then_sent_updates_with_their_figures(run, containe
 
 def test_audit_lists_every_action_with_counts_and_never_the_people(run, container):
     update = sent_update(container, "k1", "Pilot moves to 9 March")
+    container.broadcasts.authority.admins = frozenset({"UOTHER"})  # a broadcast admin
     container.broadcasts.edit(update.id, "UOTHER", title="Pilot moves to 16 March", body="Now 16.")
     container.broadcasts.recall(update.id, "ULEAD")
 

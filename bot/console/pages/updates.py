@@ -75,8 +75,10 @@ def _detail(
         ack_chart=chart,
         questions=deps.questions.update_questions(update.id),
         author=display_name(deps, update.author),
+        edited_by=display_name(deps, update.edited_by or ""),
         audience=audience_text(update.audience),
-        can_act=LEADER in viewer.roles,
+        can_act=LEADER in viewer.roles and deps.broadcasts.may_change(update, viewer.user_id),
+        is_leader=LEADER in viewer.roles,
         said=said,
         form=form or {"title": update.title, "body": update.body},
     )

@@ -98,7 +98,7 @@ def register(app: App, container) -> None:
         channel, _ = _place(body)
         client.chat_postMessage(
             channel=channel or interaction.channel_id,
-            text=f"<@{interaction.user_id}> asked: {interaction.question}",
+            text=kit.shared_answer_text(interaction.user_id, interaction.question),
             blocks=kit.shared_answer_blocks(
                 interaction.answer, interaction.sources, interaction.user_id, interaction.question
             ),

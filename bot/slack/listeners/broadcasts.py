@@ -55,9 +55,10 @@ def register(app: App, container) -> None:
             publish_home(container, client, body["user"]["id"])
 
     def refuse_unless_leader(body, client) -> bool:
-        if role.allows(body["user"]["id"], client):
+        user = body["user"]["id"]
+        if role.allows(user, client):
             return False
-        tell(client, body, role.refusal)
+        tell(client, body, role.refusal_for(user, client))
         return True
 
     # -- /broadcast ------------------------------------------------------------------------
@@ -123,7 +124,7 @@ def register(app: App, container) -> None:
     def handle_compose_submit(ack, body, view, client):
         user = body["user"]["id"]
         if not role.allows(user, client):
-            ack(response_action="errors", errors={"title": role.refusal[:150]})
+            ack(response_action="errors", errors={"title": role.refusal_for(user, client)[:150]})
             return
         tz = leader_timezone(container, client, user)
         draft = read_draft(view["state"]["values"], key=view["id"], author=user, tz=tz)
@@ -244,7 +245,7 @@ def register(app: App, container) -> None:
             if refuse_unless_leader(body, client):
                 return
             outcome = method(int(action["value"]), body["user"]["id"])
-            tell(client, body, outcome.message)
+            tell(client, body, escape(outcome.message))
             refresh_home(client, body)
 
         return handle
@@ -264,6 +265,9 @@ def register(app: App, container) -> None:
         except NotFound:
             tell(client, body, "That update no longer exists.")
             return
+        if not container.broadcasts.may_change(update, body["user"]["id"]):
+            tell(client, body, escape(container.broadcasts.authority.refusal(update)))
+            return
         if update.status not in {"sent", "scheduled"}:
             tell(client, body, f"This update is {update.status}; it cannot be edited.")
             return
@@ -276,7 +280,7 @@ def register(app: App, container) -> None:
     def handle_edit_submit(ack, body, view, client):
         user = body["user"]["id"]
         if not role.allows(user, client):
-            ack(response_action="errors", errors={"title": role.refusal[:150]})
+            ack(response_action="errors", errors={"title": role.refusal_for(user, client)[:150]})
             return
         meta = json.loads(view.get("private_metadata") or "{}")
         values = view["state"]["values"]
@@ -287,7 +291,7 @@ def register(app: App, container) -> None:
             return
         ack()  # updating thousands of copies is queued after Slack has its answer
         outcome = container.broadcasts.edit(int(meta.get("id", 0)), user, title=title, body=text)
-        client.chat_postMessage(channel=open_dm(client, user), text=outcome.message)
+        client.chat_postMessage(channel=open_dm(client, user), text=escape(outcome.message))
         if meta.get("from_home"):
             publish_home(container, client, user)
 

@@ -8,7 +8,7 @@ import re
 
 from slack_bolt import App
 
-from bot.slack.blocks import relay_blocks
+from bot.slack.blocks import relay_blocks, relay_fallback_text
 from bot.slack.listeners.replies import open_dm, post_answer
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def register(app: App, container) -> None:
         escalation, interaction = found
         reply = question_text(event.get("text"))
         blocks = relay_blocks(reply, event["user"], interaction.question)
-        fallback = f"The change team answered your question: {reply[:200]}"
+        fallback = relay_fallback_text(reply)
         if interaction.surface == "command" or not interaction.channel_id:
             client.chat_postMessage(
                 channel=open_dm(client, interaction.user_id), text=fallback, blocks=blocks

@@ -6,7 +6,8 @@ import logging
 
 from slack_bolt import App
 
-from bot.slack.blocks import escape
+from bot.slack import survey_blocks as kit
+from bot.slack.escaping import escape
 from bot.slack.listeners.console import send_console_link
 from bot.slack.listeners.replies import open_dm
 
@@ -62,7 +63,7 @@ def _survey(container, words):
     else:
         survey = next(iter(loaded.values())) if len(loaded) == 1 else None
     by = rest[-1] if rest and rest[-1] in GROUPINGS else "department"
-    missing = "Which survey? " + (", ".join(loaded) or "none is defined")
+    missing = "Which survey? " + escape(", ".join(loaded) or "none is defined")
     return survey, by, missing
 
 
@@ -76,12 +77,12 @@ def pulse_results(container, client, user_id, words) -> str:
     runs = container.survey_runs
     run = runs.open_run(survey.id) or runs.latest_closed_run(survey.id)
     if run is None:
-        return f"{survey.title} has not run yet."
+        return f"{escape(survey.title)} has not run yet."
     previous = runs.previous_closed_run(survey.id, run.id)
     report = load_report(runs, survey, run, by=by, previous_run=previous)
     history = [(r, load_report(runs, survey, r, with_comments=False)) for r in runs.runs(survey.id)]
     channel = open_dm(client, user_id)
-    client.chat_postMessage(channel=channel, text=f"```{render_text(report)}```")
+    client.chat_postMessage(channel=channel, **kit.report_message(render_text(report)))
     points = trend(survey.id, history)
     if points:
         client.files_upload_v2(
@@ -102,7 +103,8 @@ def pulse_status(container, client, user_id, words) -> str:
         counts = container.outbox.counts(f"pulse-{run.id}")
         status = container.survey_runs.status(run.id)
         lines.append(
-            f"*{survey.title}* (due {run.due_date}, closes {run.closes_at:%d %b %H:%M} UTC): "
+            f"*{escape(survey.title)}* (due {run.due_date}, "
+            f"closes {run.closes_at:%d %b %H:%M} UTC): "
             f"{counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed, "
             f"{counts.get('pending', 0) + counts.get('sending', 0)} waiting, "
             f"{status.get('answered', 0)} answered of {status.get('invited', 0)} invited"
@@ -114,20 +116,10 @@ def pulse_preview(container, client, user_id, words) -> str:
     survey, _, missing = _survey(container, words)
     if survey is None:
         return missing
-    preview = "\n".join(
-        f"{n}. {q.text} _({q.type})_" for n, q in enumerate(survey.questions, start=1)
-    )
     client.chat_postMessage(
         channel=open_dm(client, user_id),
-        text=f"Preview of {survey.title}",
-        blocks=[
-            {"type": "header", "text": {"type": "plain_text", "text": f"Preview: {survey.title}"}},
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": escape(survey.intro)},
-            },
-            {"type": "section", "text": {"type": "mrkdwn", "text": preview[:2900]}},
-        ],
+        text=f"Preview of {escape(survey.title)}",
+        blocks=kit.preview_blocks(survey),
     )
     return "I sent you a preview in a direct message (nothing was sent to anyone else)."
 
@@ -138,11 +130,14 @@ def pulse_send_now(container, client, user_id, words) -> str:
         return missing
     run, created = container.pulse_planner.send_now(survey)
     if run is None:
-        return f"Nobody is in the audience of {survey.title}; run `changebot directory sync`."
+        return (
+            f"Nobody is in the audience of {escape(survey.title)}; run `changebot directory sync`."
+        )
     if not created:
-        return f"{survey.title} already has a run for today (due {run.due_date}); not sent twice."
+        title = escape(survey.title)
+        return f"{title} already has a run for today (due {run.due_date}); not sent twice."
     log.info("HR %s started %s now (run %s)", user_id, survey.id, run.id)
-    return f"Started {survey.title}: the invitations are on their way."
+    return f"Started {escape(survey.title)}: the invitations are on their way."
 
 
 def pulse_export(container, client, user_id, words) -> str:
@@ -154,7 +149,7 @@ def pulse_export(container, client, user_id, words) -> str:
     runs = container.survey_runs
     run = runs.latest_closed_run(survey.id) or runs.open_run(survey.id)
     if run is None:
-        return f"{survey.title} has not run yet."
+        return f"{escape(survey.title)} has not run yet."
     report = load_report(runs, survey, run, by=by, with_comments=False)
     client.files_upload_v2(
         channel=open_dm(client, user_id),

@@ -56,6 +56,8 @@ ZONES = {
 }
 GENERAL, LEADS = "C0GENERAL", "C0LEADS"
 LEADER = "U0LEADER"
+DEPUTY = "U0DEPUTY"  # a broadcast admin: may change anyone's update
+OTHER_LEADER = "U0OTHER"  # a leader too, but not the author nor an admin
 
 _submissions = itertools.count(1)
 _timestamps = itertools.count(1)
@@ -127,6 +129,7 @@ def bed(db_engine) -> Bed:
         unindex=bed.unindexed.append,
         schedule=lambda broadcast_id, at: bed.scheduled.append((broadcast_id, at)),
         unschedule=bed.unscheduled.append,
+        admins=[DEPUTY],
         clock=clock,
     )
     return bed
@@ -505,12 +508,12 @@ def test_a_send_now_update_stranded_by_a_stop_is_sent_by_the_minute_check(bed):
 # -- cancel ----------------------------------------------------------------------------------
 def test_cancel_a_scheduled_update_before_it_goes_out(bed):
     created, _ = bed.service.create(draft(send_at=NOW + dt.timedelta(days=1)))
-    outcome = bed.service.cancel(created.id, "U0DEPUTY")
+    outcome = bed.service.cancel(created.id, DEPUTY)
     assert outcome.done and "Orion go-live" in outcome.message
     assert bed.service.get(created.id).status == "cancelled"
     assert bed.unscheduled == [created.id]
     assert bed.service.audit_log(created.id)[-1]["action"] == "cancelled"
-    assert bed.service.audit_log(created.id)[-1]["actor"] == "U0DEPUTY"
+    assert bed.service.audit_log(created.id)[-1]["actor"] == DEPUTY
 
     assert not bed.service.send(created.id).done
     assert outbox_size(bed) == 0 and bed.indexed == []
@@ -792,6 +795,36 @@ def test_recalled_or_cancelled_updates_cannot_be_edited(bed):
         assert not outcome.done and state in outcome.message
         assert bed.service.get(update_id).title == "Orion go-live"
     assert not bed.service.edit(999, LEADER, title="New", body="New body").done
+
+
+# -- who may change an update ----------------------------------------------------------------
+def test_another_leader_cannot_edit_remind_recall_or_cancel_an_update(bed):
+    update = sent_update(bed, ask_ack=True)
+    scheduled, _ = bed.service.create(draft(send_at=NOW + dt.timedelta(days=1)))
+    rows_before = outbox_size(bed)
+    attempts = [
+        lambda: bed.service.edit(update.id, OTHER_LEADER, title="Hijacked", body="Not true."),
+        lambda: bed.service.remind(update.id, OTHER_LEADER),
+        lambda: bed.service.recall(update.id, OTHER_LEADER),
+        lambda: bed.service.cancel(scheduled.id, OTHER_LEADER),
+    ]
+    for attempt in attempts:
+        outcome = attempt()
+        assert not outcome.done and outcome.detail == {"refused": True}
+        assert outcome.message.startswith(f"Only {LEADER}, who wrote “Orion go-live”")
+    assert bed.service.get(update.id).status == "sent"
+    assert bed.service.get(update.id).title == "Orion go-live"
+    assert bed.service.get(scheduled.id).status == "scheduled"
+    assert outbox_size(bed) == rows_before
+    assert not [e for e in bed.service.audit_log() if e["actor"] == OTHER_LEADER]
+
+
+def test_an_admins_edit_is_recorded_as_theirs(bed):
+    update = sent_update(bed)
+    assert bed.service.edit(update.id, DEPUTY, title="Orion go-live moves", body="To June.").done
+    edited = bed.service.get(update.id)
+    assert (edited.edited_by, edited.author) == (DEPUTY, LEADER)
+    assert bed.service.audit_log(update.id)[-1]["actor"] == DEPUTY
 
 
 # -- recall ----------------------------------------------------------------------------------

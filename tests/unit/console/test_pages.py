@@ -286,3 +286,39 @@ def test_a_link_opens_the_page_it_was_sent_for_and_never_another_site(web, to, l
         "/console/sign-in/link", data={"token": link_token(url), "to": to}, follow_redirects=False
     )
     assert response.status_code == 303 and response.headers["location"] == lands
+
+
+def test_a_leader_cannot_change_another_leaders_update_from_the_console(make_container, tmp_path):
+    container = make_container(**console_settings(leader_users=f"{LEADER},ULEAD2"))
+    web = TestClient(standalone(container.console_deps), base_url=BASE)
+    update_id = _sent_update(container)
+    url = container.sign_in.issue_link("ULEAD2")
+    web.post("/console/sign-in/link", data={"token": link_token(url)})
+    page = web.get(f"/console/updates/{update_id}")
+    assert page.status_code == 200 and "/recall" not in page.text
+    assert "Only ULEAD (or a broadcast admin)" in page.text
+    crafted = web.post(
+        f"/console/updates/{update_id}/recall", data={"confirm": "yes", "csrf": csrf_of(page.text)}
+    )
+    assert crafted.status_code == 409  # the service refuses; nothing is recalled
+    assert container.broadcasts.get(update_id).status == "sent"
+
+
+def test_a_page_waits_for_the_first_look_up_of_a_role_user_group():
+    import time
+
+    from bot.console.deps import HR as HR_ROLE
+    from bot.console.deps import RoleChecks
+    from bot.slack.middleware import HrRole
+
+    class SlowSlack:
+        def usergroups_users_list(self, usergroup):
+            time.sleep(0.3)
+            return {"users": ["UGROUP"]}
+
+    role = HrRole(user_ids="", usergroup="S1")
+    nobody = HrRole(user_ids="", usergroup=None)
+    checks = RoleChecks(hr=role, leader=nobody, change_team=nobody, client=SlowSlack)
+    assert role.decide("UGROUP", SlowSlack()) is None  # Slack's path: not known yet
+    assert checks.roles_of("UGROUP") == {HR_ROLE}
+    assert checks.roles_of("UOTHER") == frozenset()

@@ -10,15 +10,18 @@ from slackbed import SIGNING_SECRET, sign
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from bot.console.app import build_console
 from bot.slack.app import build_app
-from bot.slack.runner import http_app
+from bot.slack.runner import http_front_door
 
 
 def test_run_http_serves_slack_health_and_the_console_on_one_port(make_container):
     container = make_container(
         **console_settings(slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET)
     )
-    client = TestClient(http_app(container, build_app(container, token_verification=False)))
+    app = build_app(container, token_verification=False)
+    console = build_console(container.console_deps)
+    client = TestClient(http_front_door(app, container.settings, console=console))
     assert client.get("/health").text == "ok"
     assert "/pulse console" in client.get("/console/sign-in").text
     assert client.get("/console/static/console.css").status_code == 200

@@ -45,7 +45,7 @@ def test_a_copy_has_header_body_byline_and_the_buttons():
     assert blocks[1]["text"] == {"type": "mrkdwn", "text": "The go-live moves to *9 March*."}
     assert blocks[2]["elements"][0]["text"] == "From <@ULEAD> · 10 Mar 2026"
     assert buttons(blocks) == [kit.ACK, kit.ASK]
-    assert message["text"] == "Go-live <moves> & more — from <@ULEAD>"
+    assert message["text"] == "Go-live &lt;moves&gt; &amp; more — from <@ULEAD>"
 
 
 def test_a_reminder_copy_asks_until_acknowledged_then_says_so():

@@ -213,6 +213,29 @@ def test_signed_malformed_form_is_400(app, bolt, body):
     assert bolt.requests == []
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"a": ' + DEEP + b"}", "application/json"),
+        (
+            b"payload=%7B%22a%22%3A" + b"%5B" * 99_000 + b"%5D" * 99_000 + b"%7D",
+            "application/x-www-form-urlencoded",
+        ),
+        (b'{"type": "event_callback", "text": "\xff\xfe"}', "application/json"),
+        (b"command=%2Fask&text=caf%E9", "application/x-www-form-urlencoded"),
+        (b'{"type": "event_callback", "n": ' + b"9" * 5000 + b"}", "application/json"),
+    ],
+    ids=["nested-json", "nested-payload", "bad-utf8-json", "bad-utf8-form", "huge-int"],
+)
+def test_signed_body_that_cannot_be_parsed_is_400_never_500(app, bolt, body, content_type):
+    response = call(app, body=body, headers=signed_headers(body, content_type=content_type))
+    assert response.status == 400
+    assert bolt.requests == []
+
+
 # -- passed to Bolt -------------------------------------------------------------------------
 def test_signed_json_event_is_dispatched_once_and_the_response_passed_through():
     reply = BoltResponse(status=200, body={"challenge": "abc"}, headers={"x-extra": "1"})
@@ -310,3 +333,12 @@ def test_lifespan_startup_and_shutdown_are_answered(app):
         "lifespan.shutdown.complete",
     ]
     assert incoming == []
+
+
+def test_unsigned_body_that_is_not_utf8_is_401_not_a_crash(app, bolt):
+    body = b'{"type": "event_callback", "text": "\xff\xfe"}'
+    headers = signed_headers(body)
+    headers["x-slack-signature"] = "v0=" + "0" * 64
+    response = call(app, body=body, headers=headers)
+    assert response.status == 401
+    assert bolt.requests == []

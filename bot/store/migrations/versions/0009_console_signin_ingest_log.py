@@ -1,7 +1,7 @@
 """web console: sign-in links, sessions, the sign-in audit; the ingest log
 
 Revision ID: 0009_console_signin_ingest_log
-Revises: 0006_broadcasts
+Revises: 0007_broadcasts_edited_by
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_console_signin_ingest_log"
-down_revision = "0006_broadcasts"
+down_revision = "0007_broadcasts_edited_by"
 branch_labels = None
 depends_on = None
 
