@@ -48,7 +48,19 @@ class Settings(BaseSettings):
         ),
     )
     chroma_collection: str = Field(
-        "playbook", description="Name of the Chroma collection that holds the playbook chunks."
+        "playbook",
+        description=(
+            "Base name of the Chroma collections that hold the playbook chunks; each ingest "
+            "that changes anything builds `<name>-g<N>` and switches the bot over to it."
+        ),
+    )
+    index_grace_seconds: float = Field(
+        600.0,
+        ge=0,
+        description=(
+            "How long an index generation replaced by an ingest is kept before a later "
+            "ingest deletes it, so a process still reading it keeps answering."
+        ),
     )
     embedding_model: str = Field(
         BUNDLED_MODEL,
