@@ -228,6 +228,16 @@ class Settings(BaseSettings):
     delivery_rate: float = Field(
         2.0, gt=0, le=50, description="Direct messages per second the delivery worker sends."
     )
+    delivery_lease_seconds: float = Field(
+        60.0,
+        ge=2,
+        le=3600,
+        description=(
+            "How long a message a delivery worker has claimed stays its own without a "
+            "renewal (renewed every quarter of it): after a crash on another machine, "
+            "its messages are taken over after this long."
+        ),
+    )
     misfire_grace_hours: float = Field(
         12.0,
         ge=0,

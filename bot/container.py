@@ -191,7 +191,10 @@ class Container:
     def outbox(self):
         from bot.delivery.outbox import Outbox
 
-        return Outbox(session_factory=self.session_factory)
+        return Outbox(
+            session_factory=self.session_factory,
+            lease_seconds=self.settings.delivery_lease_seconds,
+        )
 
     @cached_property
     def delivery_worker(self):
