@@ -212,6 +212,7 @@ class PlaybookIndexer:
         generation = generations.create()
         target = self.store.at(generation)
         try:
+            self.store.drop(generation)  # a leftover of the same name (a database reset)
             target.vector_store  # noqa: B018 - creates the collection, even for no chunks
             keep = [key for key in wanted if key in old_keys]
             copied = target.copy_from(self.store, keep)
@@ -263,32 +264,49 @@ class PlaybookIndexer:
             self.sync_extra_documents()
         return removed
 
-    def sync_extra_documents(self) -> int:
-        """Make the live generation hold exactly the extra documents supplied now.
+    def sync_extra_documents(self, *, _attempt: int = 1) -> int:
+        """Make the live index hold exactly the extra documents supplied now.
 
         An ingest in another process reads the updates from the database, then builds;
-        an update sent or recalled meanwhile went into the generation it replaced. The bot
-        calls this when it sees the pointer move. Returns how many documents changed.
+        an update sent or recalled meanwhile went into the generation it replaced. The
+        bot calls this when it sees the pointer move. The repair is itself a new
+        generation, so no process that may call it ever writes into a collection
+        another process is reading. Returns how many documents changed.
         """
         if self.extra_documents is None:
             return 0
         self.store.follow()
+        live = self.store.generation
         indexed = self.record_manager.keys_by_group()
+        documents: list[Document] = []
+        changed: set[str] = set()
         supplied = {doc.path: doc for doc in self.extra_documents()}
-        changed = 0
         for source, doc in supplied.items():
             chunks = self._chunks(doc)
             if {chunk_key(chunk) for chunk in chunks} != indexed.get(source, set()):
-                self._index(chunks, self.store)
-                changed += 1
-        gone = [
-            source
-            for source in indexed
-            if self.extra_prefix and source.startswith(self.extra_prefix) and source not in supplied
-        ]
-        if gone:
-            self._drop(self.store, gone)
-        return changed + len(gone)
+                documents.extend(chunks)
+                changed.add(source)
+        if self.extra_prefix:
+            changed.update(
+                source
+                for source in indexed
+                if source.startswith(self.extra_prefix) and source not in supplied
+            )
+        if not changed:
+            return 0
+        wanted = {
+            key: source for source, keys in indexed.items() if source not in changed for key in keys
+        }
+        wanted.update({chunk_key(chunk): chunk.metadata["source"] for chunk in documents})
+        old_keys = {key for keys in indexed.values() for key in keys}
+        try:
+            self._build_next(live, documents, wanted, old_keys)
+        except GenerationConflict:
+            if _attempt >= 3:
+                raise
+            return self.sync_extra_documents(_attempt=_attempt + 1)
+        log.info("Brought %d leaders' updates into the new index generation", len(changed))
+        return len(changed)
 
     def _index(self, documents: list[Document], store: PlaybookStore) -> dict:
         """Add new chunks and drop the replaced ones of the same sources (LangChain index)."""

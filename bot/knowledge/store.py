@@ -7,18 +7,21 @@ is decided by the index generation pointer (bot/knowledge/generations.py).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from bot.knowledge.generations import Generation, Generations
 from bot.store.record_manager import SQLRecordManager
+
+log = logging.getLogger(__name__)
 
 COPY_BATCH = 1000  # chunks per get/add while copying vectors into a new generation
 
@@ -176,9 +179,13 @@ class PlaybookStore:
         size = min(COPY_BATCH, self.client.get_max_batch_size())
         copied: list[str] = []
         for start in range(0, len(ids), size):
-            data = source.collection.get(
-                ids=ids[start : start + size], include=["embeddings", "documents", "metadatas"]
-            )
+            try:
+                data = source.collection.get(
+                    ids=ids[start : start + size], include=["embeddings", "documents", "metadatas"]
+                )
+            except ChromaError:  # e.g. the bot wrote into it meanwhile: embed these instead
+                log.warning("Could not copy %d chunks; embedding them again", size, exc_info=True)
+                continue
             if not data["ids"]:
                 continue
             target.add(

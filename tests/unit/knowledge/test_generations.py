@@ -82,8 +82,11 @@ def test_an_update_indexed_during_an_ingest_survives_the_switch(make_container, 
     edit_roadmap(kb)
     report = ingest.indexer.ingest(kb)
     assert report.updated == ["roadmap/orion-roadmap.md"]
+    built = ingest.generations.active()
 
     bot.retriever.refresh(force=True)
+    # The repair is a generation of its own: nobody wrote into the one others may read.
+    assert bot.generations.active().number > built.number
     assert retrieved_sources(bot)[0] == SOURCE
     assert SOURCE in stored_sources(bot)
     assert "7 July" in bot.answerer.answer("When does phase 1 run?").text
@@ -162,3 +165,22 @@ def test_old_generations_are_dropped_only_after_the_grace_period(make_container,
     names = {c.name for c in container.chroma_client.list_collections()}
     assert first.collection not in names
     assert container.generations.active().collection in names
+
+
+def test_chunks_that_cannot_be_copied_are_embedded_instead(container, kb, monkeypatch):
+    """The live collection fails to read (e.g. the bot wrote into it at that moment): the
+    new generation is still complete, at the cost of embedding those chunks again."""
+    from chromadb.errors import InternalError
+
+    first = container.indexer.ingest(kb)
+    live = container.playbook_store.collection
+
+    def unreadable(**kwargs):
+        raise InternalError("Error executing plan: Internal error: Error finding id")
+
+    monkeypatch.setattr(live, "get", unreadable)
+    edit_roadmap(kb)
+    report = container.indexer.ingest(kb)
+    assert report.texts_embedded == report.chunks_total == first.chunks_total
+    assert container.playbook_store.count() == report.chunks_total
+    assert "7 July" in container.answerer.answer("When does phase 1 run?").text
