@@ -302,7 +302,10 @@ def _mount_subcommands() -> None:
         now: Annotated[bool, typer.Option("--now", help="Start a run for today at once.")] = False,
         deliver: Annotated[
             bool,
-            typer.Option(help="Send the DMs from this process (else the running bot sends them)."),
+            typer.Option(
+                help="Send the DMs from this process when no bot is running "
+                "(a running bot always sends them)."
+            ),
         ] = True,
         data_dir: DataDir = None,
     ) -> None:
@@ -323,6 +326,11 @@ def _mount_subcommands() -> None:
             + ("started." if created else "already started today; not sent twice.")
         )
         if deliver:
+            bots = container.delivery_worker.running_bots()
+            if bots:
+                # Two senders are safe (claims are atomic) but would split the rate budget.
+                console.print(f"A bot is running ({bots[0]}): the running bot will send them.")
+                return
             container.delivery_worker.drain(timeout=3600)
             counts = container.outbox.counts(f"pulse-{run.id}")
             console.print(

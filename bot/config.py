@@ -48,7 +48,19 @@ class Settings(BaseSettings):
         ),
     )
     chroma_collection: str = Field(
-        "playbook", description="Name of the Chroma collection that holds the playbook chunks."
+        "playbook",
+        description=(
+            "Base name of the Chroma collections that hold the playbook chunks; each ingest "
+            "that changes anything builds `<name>-g<N>` and switches the bot over to it."
+        ),
+    )
+    index_grace_seconds: float = Field(
+        600.0,
+        ge=0,
+        description=(
+            "How long an index generation replaced by an ingest is kept before a later "
+            "ingest deletes it, so a process still reading it keeps answering."
+        ),
     )
     embedding_model: str = Field(
         BUNDLED_MODEL,
@@ -259,6 +271,16 @@ class Settings(BaseSettings):
     )
     delivery_rate: float = Field(
         2.0, gt=0, le=50, description="Direct messages per second the delivery worker sends."
+    )
+    delivery_lease_seconds: float = Field(
+        60.0,
+        ge=2,
+        le=3600,
+        description=(
+            "How long a message a delivery worker has claimed stays its own without a "
+            "renewal (renewed every quarter of it): after a crash on another machine, "
+            "its messages are taken over after this long."
+        ),
     )
     misfire_grace_hours: float = Field(
         12.0,

@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 from bot.config import Settings
 from bot.knowledge.answer import Answerer, load_chat_model
 from bot.knowledge.embeddings import CountingEmbeddings, load_sentence_transformer
+from bot.knowledge.generations import Generations
 from bot.knowledge.index import PlaybookIndexer
 from bot.knowledge.retrieve import HybridRetriever
 from bot.knowledge.store import PlaybookStore, make_chroma_client
@@ -50,10 +51,18 @@ class Container:
     def session_factory(self):
         return make_session_factory(self.engine)
 
-    @cached_property
+    @property
     def record_manager(self) -> SQLRecordManager:
-        namespace = f"chroma/{self.settings.chroma_collection}"
-        return SQLRecordManager(namespace, session_factory=self.session_factory)
+        """The chunk keys of the index generation the playbook store is on."""
+        return self.playbook_store.record_manager
+
+    @cached_property
+    def generations(self) -> Generations:
+        return Generations(
+            session_factory=self.session_factory,
+            base=self.settings.chroma_collection,
+            grace_seconds=self.settings.index_grace_seconds,
+        )
 
     @cached_property
     def chroma_client(self):
@@ -80,21 +89,23 @@ class Container:
     def playbook_store(self) -> PlaybookStore:
         return PlaybookStore(
             client=self.chroma_client,
-            collection_name=self.settings.chroma_collection,
+            generations=self.generations,
             embeddings=self.embeddings,
             model_id=self.model_id,
         )
 
     @cached_property
     def indexer(self) -> PlaybookIndexer:
+        from bot.broadcasts.service import SOURCE_PREFIX
+
         return PlaybookIndexer(
             store=self.playbook_store,
-            record_manager=self.record_manager,
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             batch_size=self.settings.embedding_batch_size,
             extra_documents=lambda: self.broadcasts.documents(),
             max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
+            extra_prefix=SOURCE_PREFIX,
         )
 
     @cached_property
@@ -103,7 +114,7 @@ class Container:
         return HybridRetriever(
             store=self.playbook_store,
             embeddings=self.embeddings,
-            record_manager=self.record_manager,
+            on_switch=lambda: self.indexer.sync_extra_documents(),
             candidates=self.settings.retrieval_candidates,
             rrf_k=self.settings.rrf_k,
             keyword_weight=self.settings.keyword_weight,
@@ -181,7 +192,10 @@ class Container:
     def outbox(self):
         from bot.delivery.outbox import Outbox
 
-        return Outbox(session_factory=self.session_factory)
+        return Outbox(
+            session_factory=self.session_factory,
+            lease_seconds=self.settings.delivery_lease_seconds,
+        )
 
     @cached_property
     def delivery_worker(self):
@@ -509,11 +523,15 @@ class Container:
             broadcasts=self.broadcasts,
             questions=QuestionInsights(session_factory=self.session_factory),
             ingest_log=self.ingest_log,
-            documents_indexed=self.record_manager.count_groups,
+            documents_indexed=self.documents_indexed,
             directory=self.directory,
             base_url=settings.resolved_console_url,
             openid=openid,
         )
+
+    def documents_indexed(self) -> int:
+        """Playbook documents (and updates) in the live index generation; Chroma is not opened."""
+        return self.generations.record_manager(self.generations.active()).count_groups()
 
     def team_id(self) -> str | None:
         """The workspace the bot is installed in (auth.test, asked once); None without Slack."""

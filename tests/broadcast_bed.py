@@ -146,9 +146,22 @@ def send_update(bot, *, drain: bool = True, **choices) -> int:
                 break
         assert time.monotonic() < deadline, "the update was not sent"
         time.sleep(0.05)
+    wait_indexed(bot.container, broadcast_id, deadline=time.monotonic() + 10)
     if drain:
         bot.container.delivery_worker.drain(timeout=10)
     return broadcast_id
+
+
+def wait_indexed(container, broadcast_id: int, *, deadline: float) -> None:
+    """The status flips to "sent" just before the update is indexed (in the submit's
+    thread): wait for the index too, so a test's next step does not race it."""
+    from bot.broadcasts.service import SOURCE_PREFIX
+
+    source = f"{SOURCE_PREFIX}{broadcast_id}"
+    while time.monotonic() < deadline:
+        if container.record_manager.list_keys(group_ids=[source]):
+            return
+        time.sleep(0.05)
 
 
 def action_ids(blocks: list[dict]) -> list[str]:

@@ -6,6 +6,10 @@
   recorded and never retried.
 - Every DM carries its delivery key in Slack message metadata; a row that was
   interrupted mid-send is first looked for in the recipient's DM history.
+- A heartbeat thread renews the worker's leases and takes back rows of workers that
+  are gone (see outbox.py). A database error never strands a batch: sending goes on
+  without the DM-channel cache, and outcomes that could not be written are kept in
+  memory, in order, and written when the database answers again.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.delivery.leases import BOT, CLI, Heartbeats
 from bot.delivery.outbox import Claimed, Outbox
 
 log = logging.getLogger(__name__)
@@ -106,6 +113,7 @@ class DeliveryWorker:
         batch_size: int = 50,
         bucket: TokenBucket | None = None,
         on_sent: Callable[[Claimed, str, str], None] | None = None,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -114,22 +122,35 @@ class DeliveryWorker:
         self.backoff_seconds = backoff_seconds
         self.batch_size = batch_size
         self.on_sent = on_sent
+        self.heartbeats = heartbeats or Heartbeats(
+            session_factory=outbox.sessions, clock=outbox.clock
+        )
         self.stop_event = threading.Event()
+        self.lease_seconds = outbox.lease.total_seconds()
+        self._lease_from = 0.0  # monotonic time our held rows' lease was last set
+        self._unwritten: deque[tuple[str, Callable[[], object]]] = deque()
+        self._beat_stop: threading.Event | None = None
+        self._role = BOT
 
     # -- loop ----------------------------------------------------------------------------
     def start(self) -> threading.Thread:
         self.outbox.recover_interrupted()
+        self._start_beating(BOT)
         thread = threading.Thread(target=self.run_forever, name="delivery", daemon=True)
         thread.start()
         return thread
 
     def stop(self) -> None:
         self.stop_event.set()
+        self._stop_beating()
 
     def run_forever(self, idle_seconds: float = 1.0) -> None:
         while not self.stop_event.is_set():
             try:
                 sent = self.run_once()
+            except SQLAlchemyError as exc:
+                log.warning("Database unavailable, delivery waits: %s", _first_line(exc))
+                sent = 0
             except Exception:
                 log.exception("Delivery loop failed; retrying shortly")
                 sent = 0
@@ -138,29 +159,140 @@ class DeliveryWorker:
 
     def run_once(self) -> int:
         """Send what is due now; returns how many rows were handled."""
+        self._write_pending()
+        claimed_at = time.monotonic()
+        rows = self.outbox.claim(self.batch_size)
+        self._lease_from = claimed_at
         handled = 0
-        for row in self.outbox.claim(self.batch_size):
-            if not self.bucket.acquire(self.stop_event):
-                self.outbox.mark_retry(
-                    row.id,
-                    "stopped before sending",
-                    delay=0,
-                    count_attempt=False,
-                    verify=row.was_interrupted,
-                )
-                continue
-            self.deliver(row)
+        for position, row in enumerate(rows):
+            if not self.bucket.acquire(self.stop_event) or not self._holds_lease():
+                self._release(rows[position:])
+                break
+            try:
+                self.deliver(row)
+            except Exception:  # a bug with one row must not strand the rest of the batch
+                log.exception("Delivery of %s failed unexpectedly", row.key)
+                self._release([row], verify=True)
             handled += 1
         return handled
 
     def drain(self, *, timeout: float | None = None) -> None:
-        """Send until nothing is due (rows waiting for a later retry time are waited for)."""
+        """Send until nothing is due (rows waiting for a later retry time are waited for).
+
+        Outside a started worker (the CLI), it announces itself and renews its leases too.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.outbox.due_count():
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError("outbox not drained in time")
-            if self.run_once() == 0:
-                time.sleep(0.05)
+        beating_here = self._beat_stop is None
+        if beating_here:
+            self._start_beating(CLI)
+        try:
+            while True:
+                try:
+                    due = self.outbox.due_count()
+                except SQLAlchemyError:
+                    due = -1  # unknown while the database is away
+                if due == 0 and not self._unwritten:
+                    return
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError("outbox not drained in time")
+                try:
+                    handled = self.run_once()
+                except SQLAlchemyError as exc:
+                    log.warning("Database unavailable, delivery waits: %s", _first_line(exc))
+                    handled = 0
+                if handled == 0:
+                    time.sleep(0.05 if due >= 0 else 0.25)
+        finally:
+            if beating_here:
+                self._stop_beating()
+
+    def running_bots(self) -> list[str]:
+        """Worker ids of bot processes sending right now (heard from within a lease)."""
+        live = self.heartbeats.live(role=BOT, within=self.lease_seconds)
+        return [worker for worker, _ in live if worker != self.outbox.worker_id]
+
+    # -- leases and heartbeat ------------------------------------------------------------
+    def _holds_lease(self) -> bool:
+        """Half a lease after the last claim or renewal that reached the database, stop:
+        past that, another worker may soon count our rows as abandoned."""
+        return time.monotonic() < self._lease_from + self.lease_seconds / 2
+
+    def _start_beating(self, role: str) -> None:
+        if self._beat_stop is not None:
+            return
+        self._role = role
+        self._beat_stop = stop = threading.Event()
+        self._beat()
+        threading.Thread(
+            target=self._beat_loop, args=(stop,), name="delivery-heartbeat", daemon=True
+        ).start()
+
+    def _stop_beating(self) -> None:
+        stop, self._beat_stop = self._beat_stop, None
+        if stop is None:
+            return
+        stop.set()
+        try:
+            self.heartbeats.leave(self.outbox.worker_id)
+        except SQLAlchemyError as exc:  # the row goes stale and is ignored
+            log.warning("Could not sign the delivery worker off: %s", _first_line(exc))
+
+    def _beat_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease_seconds / 4):
+            self._beat()
+
+    def _beat(self) -> None:
+        """Say we are alive, renew our leases, take back rows of workers that are gone."""
+        started = time.monotonic()
+        try:
+            self.heartbeats.beat(self.outbox.worker_id, self._role)
+            self.outbox.renew_leases()
+            self._lease_from = max(self._lease_from, started)
+            recovered = self.outbox.recover_interrupted()
+        except SQLAlchemyError as exc:
+            log.warning("Could not renew delivery leases: %s", _first_line(exc))
+            return
+        if recovered:
+            log.warning("Took back %d messages a stopped delivery worker had claimed", recovered)
+
+    # -- writing outcomes ----------------------------------------------------------------
+    def _write(self, what: str, action: Callable[[], object]) -> None:
+        """Run a database write now, or keep it (in order) until the database answers."""
+        if self._unwritten:
+            self._unwritten.append((what, action))
+            return
+        try:
+            action()
+        except SQLAlchemyError as exc:
+            log.warning("Could not record %s yet: %s", what, _first_line(exc))
+            self._unwritten.append((what, action))
+        except Exception:
+            log.exception("Could not record %s", what)
+
+    def _write_pending(self) -> None:
+        while self._unwritten:
+            what, action = self._unwritten[0]
+            try:
+                action()
+            except SQLAlchemyError:
+                return  # still away; keep the order and try again on the next round
+            except Exception:
+                log.exception("Could not record %s", what)
+            self._unwritten.popleft()
+
+    def _release(self, rows: list[Claimed], *, verify: bool = False) -> None:
+        """Give rows back unsent (stopping, or our lease may have run out)."""
+        for row in rows:
+            self._write(
+                f"the release of {row.key}",
+                lambda row=row: self.outbox.mark_retry(
+                    row.id,
+                    "stopped before sending",
+                    delay=0,
+                    count_attempt=False,
+                    verify=verify or row.was_interrupted,
+                ),
+            )
 
     # -- one row -------------------------------------------------------------------------
     def deliver(self, row: Claimed) -> None:
@@ -197,20 +329,27 @@ class DeliveryWorker:
                 verify=row.was_interrupted or posting,
             )
             return
-        self.outbox.mark_sent(row.id, channel, ts)
+        self._write(f"{row.key} as sent", lambda: self.outbox.mark_sent(row.id, channel, ts))
         if self.on_sent is not None:
-            self.on_sent(row, channel, ts)
+            on_sent = self.on_sent
+            self._write(f"what follows {row.key}", lambda: on_sent(row, channel, ts))
 
     def _channel_for(self, row: Claimed) -> str:
         if row.op != "post":
             return row.payload["channel"]
         if row.recipient[:1] in {"C", "G"}:
             return row.recipient  # a channel post
-        cached = self.outbox.dm_channel(row.recipient)
+        try:
+            cached = self.outbox.dm_channel(row.recipient)
+        except SQLAlchemyError:  # the cache only saves a call; Slack gives the same channel
+            cached = None
         if cached:
             return cached
         channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
-        self.outbox.remember_dm_channel(row.recipient, channel)
+        try:
+            self.outbox.remember_dm_channel(row.recipient, channel)
+        except SQLAlchemyError as exc:
+            log.warning("Could not cache the DM channel of %s: %s", row.recipient, _first_line(exc))
         return channel
 
     def _post(self, row: Claimed, channel: str) -> str:
@@ -246,26 +385,37 @@ class DeliveryWorker:
             retry_after = _seconds(headers.get("retry-after"))
             self.bucket.pause(retry_after)
             # A 429 means Slack did not take it; an earlier doubt still stands.
-            self.outbox.mark_retry(
-                row.id,
-                "ratelimited",
-                delay=retry_after,
-                count_attempt=False,
-                verify=row.was_interrupted,
+            self._write(
+                f"a retry of {row.key}",
+                lambda: self.outbox.mark_retry(
+                    row.id,
+                    "ratelimited",
+                    delay=retry_after,
+                    count_attempt=False,
+                    verify=row.was_interrupted,
+                ),
             )
         elif status >= 500:
             self._retry(row, f"server error {status}", verify=verify)
         elif error in PERMANENT_ERRORS:
-            self.outbox.mark_failed(row.id, error)
+            self._write(f"{row.key} as failed", lambda: self.outbox.mark_failed(row.id, error))
         else:
             self._retry(row, error, verify=row.was_interrupted)
 
     def _retry(self, row: Claimed, error: str, *, verify: bool = False) -> None:
         if row.attempts + 1 >= self.max_attempts:
-            self.outbox.mark_failed(row.id, f"gave up after {row.attempts + 1} attempts: {error}")
+            reason = f"gave up after {row.attempts + 1} attempts: {error}"
+            self._write(f"{row.key} as failed", lambda: self.outbox.mark_failed(row.id, reason))
             return
         delay = min(self.backoff_seconds * (2**row.attempts), 300.0)
-        self.outbox.mark_retry(row.id, error, delay=delay, verify=verify)
+        self._write(
+            f"a retry of {row.key}",
+            lambda: self.outbox.mark_retry(row.id, error, delay=delay, verify=verify),
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).split("\n", 1)[0][:200]
 
 
 def _seconds(value) -> float:

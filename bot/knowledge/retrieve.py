@@ -1,11 +1,13 @@
 """Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank.
 
 The keyword index is built in memory from the chunks in the store and rebuilt when
-the record manager shows the index changed (another process may have ingested).
+the index generation pointer or the record manager shows the index changed (another
+process may have ingested).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -20,7 +22,8 @@ from langchain_core.embeddings import Embeddings
 
 from bot.knowledge.store import Chunk, PlaybookStore
 from bot.knowledge.text import tokens
-from bot.store.record_manager import SQLRecordManager
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "keyword"]
 FAQ_FLOOR = 0.5  # an FAQ question less similar than this adds no evidence
@@ -136,7 +139,7 @@ class HybridRetriever:
         *,
         store: PlaybookStore,
         embeddings: Embeddings,
-        record_manager: SQLRecordManager | None = None,
+        on_switch: Callable[[], object] | None = None,
         candidates: int = 30,
         rrf_k: int = 10,
         keyword_weight: float = 1.3,
@@ -147,7 +150,7 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.embeddings = embeddings
-        self.record_manager = record_manager
+        self.on_switch = on_switch  # after another generation became live (see refresh)
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.keyword_weight = keyword_weight
@@ -156,7 +159,7 @@ class HybridRetriever:
         self.announcement_margin = announcement_margin
         self.freshness_seconds = freshness_seconds
         self._lock = threading.Lock()
-        self._generation: object = None
+        self._generation: tuple[int, int, int] | None = None
         self._checked_at = 0.0
         self.chunks: list[Chunk] = []
         self._by_id: dict[str, int] = {}
@@ -176,8 +179,15 @@ class HybridRetriever:
             generation = self._current_generation()
             if not force and generation == self._generation and self._generation is not None:
                 return
-            if generation != self._generation:
-                self.store.reopen()  # a rebuild elsewhere re-creates the collection
+            if self._generation is not None and generation[0] != self._generation[0]:
+                # An ingest elsewhere made another generation live: let the owner put back
+                # what it wrote into the old one meanwhile (leaders' updates).
+                if self.on_switch is not None:
+                    try:
+                        self.on_switch()
+                    except Exception:  # answering goes on; the next switch or ingest repairs
+                        log.exception("Could not bring the new index generation up to date")
+                generation = self._current_generation()
             chunks = self.store.all_chunks()
             self.chunks = chunks
             self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
@@ -206,10 +216,10 @@ class HybridRetriever:
                     self._faq_chunks[chunk.metadata["faq_question"]].append(i)
             self._generation = generation
 
-    def _current_generation(self) -> object:
-        if self.record_manager is None:
-            return self.store.count()
-        return self.record_manager.fingerprint()
+    def _current_generation(self) -> tuple[int, int, int]:
+        """(live generation, chunk count, newest chunk row): changes with any ingest."""
+        self.store.follow()
+        return (self.store.generation.number, *self.store.record_manager.fingerprint())
 
     @property
     def is_empty(self) -> bool:

@@ -1,20 +1,29 @@
 """The one vector store: Chroma, embedded by default or a server by URL.
 
 The embedding model id is kept in the collection's metadata, so a model switch
-is caught before any vector of another model is mixed in.
+is caught before any vector of another model is mixed in. Which collection is live
+is decided by the index generation pointer (bot/knowledge/generations.py).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
+
+from bot.knowledge.generations import Generation, Generations
+from bot.store.record_manager import SQLRecordManager
+
+log = logging.getLogger(__name__)
+
+COPY_BATCH = 1000  # chunks per get/add while copying vectors into a new generation
 
 
 class EmbeddingModelMismatch(RuntimeError):
@@ -45,15 +54,74 @@ class Chunk:
 
 
 class PlaybookStore:
-    """One Chroma collection of playbook chunks, tied to one embedding model."""
+    """The playbook chunks of one index generation (a Chroma collection), tied to one
+    embedding model.
 
-    def __init__(self, *, client, collection_name: str, embeddings: Embeddings, model_id: str):
+    The bot's store follows the database pointer (`follow`); an ingest builds the next
+    generation through a store pinned to it (`at`). See bot/knowledge/generations.py.
+    """
+
+    def __init__(
+        self,
+        *,
+        client,
+        generations: Generations,
+        embeddings: Embeddings,
+        model_id: str,
+        generation: Generation | None = None,
+    ):
         self.client = client
-        self.collection_name = collection_name
+        self.generations = generations
         self.embeddings = embeddings
         self.model_id = model_id
+        self._generation = generation
+        self._pinned = generation is not None
         self._vector_store: Chroma | None = None
 
+    # -- which generation --------------------------------------------------------------
+    @property
+    def generation(self) -> Generation:
+        if self._generation is None:
+            self._generation = self.generations.active()
+        return self._generation
+
+    @property
+    def collection_name(self) -> str:
+        return self.generation.collection
+
+    @property
+    def record_manager(self) -> SQLRecordManager:
+        """The keys of this generation's chunks (LangChain's record manager)."""
+        return self.generations.record_manager(self.generation)
+
+    def follow(self) -> bool:
+        """Switch to the generation the pointer names now; True when it moved (an ingest
+        in this or another process flipped it)."""
+        active = self.generations.active()
+        if active == self._generation:
+            return False
+        self._generation = active
+        self._vector_store = None
+        return True
+
+    def at(self, generation: Generation) -> PlaybookStore:
+        """A store on one generation that never follows the pointer (what an ingest builds)."""
+        return PlaybookStore(
+            client=self.client,
+            generations=self.generations,
+            embeddings=self.embeddings,
+            model_id=self.model_id,
+            generation=generation,
+        )
+
+    def drop(self, generation: Generation) -> None:
+        """Delete a generation's collection (one nobody reads any more)."""
+        try:
+            self.client.delete_collection(generation.collection)
+        except NotFoundError:
+            pass
+
+    # -- the collection ------------------------------------------------------------------
     def stored_model_id(self) -> str | None:
         """The model id the existing collection was built with, or None if there is none."""
         try:
@@ -89,26 +157,45 @@ class PlaybookStore:
     def collection(self):
         return self.vector_store._collection
 
-    def reopen(self) -> None:
-        """Forget the collection handle: another process (`changebot ingest --rebuild`)
-        may have dropped and re-created the collection under the same name."""
-        self._vector_store = None
-
     def _retrying(self, action):
-        """Run `action`; if the collection was re-created elsewhere, reopen and retry once."""
+        """Run `action`; if the collection is gone (dropped after a switch this reader had
+        not noticed yet), follow the pointer and retry once."""
         try:
             return action()
         except NotFoundError:
-            self.reopen()
+            self._vector_store = None
+            if not self._pinned:
+                self.follow()
             return action()
 
-    def reset(self) -> None:
-        """Drop the collection (for --rebuild); the next use creates it for the current model."""
-        try:
-            self.client.delete_collection(self.collection_name)
-        except Exception:
-            pass
-        self._vector_store = None
+    def copy_from(self, source: PlaybookStore, ids: list[str]) -> list[str]:
+        """Copy these chunks with their stored vectors from `source` (nothing is embedded).
+
+        Returns the ids that were found there; the caller embeds the rest.
+        """
+        if not ids or source.stored_model_id() is None:
+            return []
+        target = self.collection
+        size = min(COPY_BATCH, self.client.get_max_batch_size())
+        copied: list[str] = []
+        for start in range(0, len(ids), size):
+            try:
+                data = source.collection.get(
+                    ids=ids[start : start + size], include=["embeddings", "documents", "metadatas"]
+                )
+            except ChromaError:  # e.g. the bot wrote into it meanwhile: embed these instead
+                log.warning("Could not copy %d chunks; embedding them again", size, exc_info=True)
+                continue
+            if not data["ids"]:
+                continue
+            target.add(
+                ids=data["ids"],
+                embeddings=data["embeddings"],
+                documents=data["documents"],
+                metadatas=data["metadatas"],
+            )
+            copied.extend(data["ids"])
+        return copied
 
     def count(self) -> int:
         if self.stored_model_id() is None:

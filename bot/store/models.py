@@ -100,10 +100,31 @@ class Escalation(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class IndexGeneration(Base):
+    """One generation of the playbook index: a Chroma collection that one ingest built.
+
+    building -> active -> retired, then dropped (row deleted) by a later ingest once the
+    grace period is over. Readers use the newest active row of their base name; see
+    bot/knowledge/generations.py.
+    """
+
+    __tablename__ = "index_generations"
+    __table_args__ = (Index("ix_index_generations_base_status", "base", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    base: Mapped[str] = mapped_column(String(255))  # CHANGEBOT_CHROMA_COLLECTION
+    collection: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class OutboxMessage(Base):
     """One message to one recipient of one campaign; the unit the delivery worker sends.
 
     `key` (campaign:recipient[:op]) is unique, so enqueueing twice never sends twice.
+    A row in `sending` belongs to `claimed_by` until `lease_until` (see delivery/outbox.py).
     """
 
     __tablename__ = "outbox"
@@ -123,6 +144,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(128), default="")  # worker id, while sending
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DeliveryHeartbeat(Base):
+    """A live delivery worker (the bot's, or a CLI draining the outbox): renewed while it
+    runs, removed when it stops; a stale row is a process that died."""
+
+    __tablename__ = "delivery_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # bot | cli
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class DmChannel(Base):

@@ -322,3 +322,19 @@ def test_a_page_waits_for_the_first_look_up_of_a_role_user_group():
     assert role.decide("UGROUP", SlowSlack()) is None  # Slack's path: not known yet
     assert checks.roles_of("UGROUP") == {HR_ROLE}
     assert checks.roles_of("UOTHER") == frozenset()
+
+
+def test_the_playbook_page_shows_the_index_and_the_files_skipped_with_the_reason(
+    make_container, kb
+):
+    (kb / "notes.xyz").write_text("not a playbook format", encoding="utf-8")
+    container = make_container(**console_settings())
+    report = container.indexer.ingest(kb)
+    container.ingest_log.record(report, kb)
+    web = TestClient(standalone(container.console_deps), base_url=BASE)
+    web.post(
+        "/console/sign-in/link", data={"token": link_token(container.sign_in.issue_link(CHANGE))}
+    )
+    page = web.get("/console/playbook").text
+    assert f"Documents indexed: <strong>{report.indexed_files}</strong>" in page
+    assert "notes.xyz" in page and "skipped" in page

@@ -97,11 +97,17 @@ def test_gives_up_after_max_attempts(outbox, slack):
     assert len(slack.calls_to("chat.postMessage")) == 3
 
 
+def crashed(outbox: Outbox) -> Outbox:
+    """The outbox of a worker that died long ago: whatever it claims has an expired lease."""
+    return Outbox(session_factory=outbox.sessions, lease_seconds=-1)
+
+
 def test_a_row_interrupted_after_slack_accepted_it_is_not_sent_again(outbox, slack):
     outbox.enqueue("pulse", envelopes("U1", "U2"))
-    worker = make_worker(outbox, slack)
+    dead = crashed(outbox)
+    worker = make_worker(dead, slack)
     # Simulate a crash: both rows claimed (status sending), U1's DM reached Slack, then death.
-    [first, _second] = outbox.claim(10)
+    [first, _second] = dead.claim(10)
     channel = worker._channel_for(first)
     worker._post(first, channel)
     # Restart: a new worker recovers the interrupted rows and finishes the job.
@@ -131,8 +137,9 @@ def test_token_bucket_paces_sends():
 
 def test_a_failed_check_after_a_crash_does_not_lose_the_need_to_check(outbox, slack):
     outbox.enqueue("pulse", envelopes("U1"))
-    worker = make_worker(outbox, slack)
-    [row] = outbox.claim(10)
+    dead = crashed(outbox)
+    worker = make_worker(dead, slack)
+    [row] = dead.claim(10)
     worker._post(row, worker._channel_for(row))  # reached Slack, then the process died
     outbox.recover_interrupted()
     slack.fail_next("conversations.history", status=429, retry_after=1)  # the check fails

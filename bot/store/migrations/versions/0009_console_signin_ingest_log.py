@@ -1,7 +1,7 @@
 """web console: sign-in links, sessions, the sign-in audit; the ingest log
 
 Revision ID: 0009_console_signin_ingest_log
-Revises: 0007_broadcasts_edited_by
+Revises: 0008_leases_index_generations
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_console_signin_ingest_log"
-down_revision = "0007_broadcasts_edited_by"
+down_revision = "0008_leases_index_generations"
 branch_labels = None
 depends_on = None
 
