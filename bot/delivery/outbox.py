@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -193,6 +193,17 @@ class Outbox:
                 update(OutboxMessage)
                 .where(_family(campaign), OutboxMessage.status == PENDING)
                 .values(status=CANCELLED)
+            )
+            return result.rowcount or 0
+
+    def forget(self, campaign: str) -> int:
+        """Delete a campaign's finished rows (sent, failed, cancelled): a closed pulse run's."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.campaign == campaign,
+                    OutboxMessage.status.in_((SENT, FAILED, CANCELLED)),
+                )
             )
             return result.rowcount or 0
 
