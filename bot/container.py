@@ -237,15 +237,18 @@ class Container:
 
     @cached_property
     def survey_secret(self) -> bytes:
+        """CHANGEBOT_SURVEY_SECRET, else one generated once into the data dir (mode 0600)."""
         if self.settings.survey_secret:
             return self.settings.survey_secret.encode("utf-8")
         import secrets
 
+        from bot.private_files import create_with, private_dir, tighten
+
         path = self.settings.data_dir / "survey-secret"
+        private_dir(path.parent)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32), encoding="utf-8")
-            path.chmod(0o600)
+            create_with(path, secrets.token_hex(32))
+        tighten(path)
         return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
     @cached_property
