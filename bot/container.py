@@ -154,6 +154,22 @@ class Container:
             retention_days=self.settings.retention_days,
         )
 
+    @cached_property
+    def retention(self):
+        """The hourly purge: every retention rule, each owned by its domain."""
+        from bot.retention import Retention
+
+        return Retention(
+            questions=self.question_service,
+            survey_runs=self.survey_runs,
+            outbox=self.outbox,
+            broadcast_sessions=self.session_factory,
+            directory=self.directory,
+            payload_days=self.settings.outbox_payload_retention_days,
+            ack_days=self.settings.ack_retention_days,
+            leaver_days=self.settings.leaver_retention_days,
+        )
+
     # -- Slack Web API (outside Bolt: CLI commands, the delivery worker) --------------------
     def slack_client(self, *, for_delivery: bool = False):
         """A WebClient on SLACK_API_URL. The delivery worker handles 429 itself (whole bucket)."""

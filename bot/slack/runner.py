@@ -71,9 +71,9 @@ def broadcasts_due() -> None:
 
 
 def purge() -> None:
-    """Scheduled hourly: forget handled event ids past Slack's retry window, apply retention."""
+    """Scheduled hourly: every retention rule (bot.retention), handled event ids included."""
     if _CONTAINER is not None:
-        _CONTAINER.question_service.purge()
+        _CONTAINER.retention.purge()
 
 
 def start_housekeeping(container) -> BackgroundScheduler:
