@@ -1,14 +1,39 @@
-"""A person's answers checked against the survey before they are stored."""
+"""A person's answers checked against the survey before they are stored, and what
+submitting them can end in."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.surveys.definitions import Question, Survey
 from bot.surveys.scoring import item_score
 from bot.surveys.suppression import ATTRIBUTES
 
 MAX_TEXT = 3000  # Slack's limit for a plain-text input
+
+
+class SurveyClosed(Exception):
+    """The run no longer takes answers. `closed_at` (UTC) lets a caller show local time."""
+
+    def __init__(self, closed_on: dt.date, closed_at: dt.datetime | None = None) -> None:
+        super().__init__(f"This survey closed on {closed_on:%A %d %B %Y}.")
+        self.closed_on = closed_on
+        self.closed_at = closed_at
+
+
+class NotInvited(LookupError):
+    """The person was not invited to this run, so their answers cannot be counted."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """`stored`: the answers given are now the stored ones (False: the same were already
+    there, e.g. a double click). `replaced`: an earlier, different response was overwritten."""
+
+    stored: bool
+    replaced: bool
 
 
 class InvalidAnswers(ValueError):

@@ -7,11 +7,8 @@ run is open, a pseudonymous key: an HMAC of run and user under a server secret, 
 same person's second submit finds and replaces their first. Who has answered is worked
 out from those keys when it is needed (reminders, participation), so the database alone
 does not say it. Responses hold no time at all: the run is the finest time there is.
-
-When a run closes it is *sealed*: the invitations are deleted (their counts stay on the
-run), the keys are erased, and the responses are rewritten in random order with new ids
-and with each one's labels widened to its block (bot.surveys.sealing), so a copy of the
-database tells no more about who said what than the reports do.
+When a run closes it is *sealed* (bot.surveys.sealing): invitations and keys go, and the
+responses are rewritten so a copy of the database says no more than the reports.
 
 Every method is safe to repeat: a run exists once per (survey, due date), a person
 has one response per run however often they click, and a reminder is marked once.
@@ -34,7 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SurveyInvitation, SurveyResponse, SurveyRun
 from bot.surveys.aggregate import run_cells
-from bot.surveys.answers import InvalidAnswers, stored_attributes, validate_answers
+from bot.surveys.answers import (  # callers catch these as bot.surveys.runs.*
+    InvalidAnswers,  # noqa: F401
+    NotInvited,
+    SubmitResult,
+    SurveyClosed,
+    stored_attributes,
+    validate_answers,
+)
 from bot.surveys.definitions import DIMENSIONS, Survey
 from bot.surveys.scoring import Response
 from bot.surveys.sealing import forget_who, seal_responses
@@ -42,24 +46,10 @@ from bot.surveys.suppression import Cell
 from bot.timeutil import as_utc, utcnow, zone
 
 log = logging.getLogger(__name__)
-__all__ = ["InvalidAnswers", "validate_answers"]  # re-exported: callers catch them from here
 
 Clock = Callable[[], dt.datetime]
 OPEN, CLOSED = "open", "closed"
 REMINDER_TIME = dt.time(9, 0)  # a reminder due at the weekend waits for Monday, 09:00 local
-
-
-class SurveyClosed(Exception):
-    """The run no longer takes answers. `closed_at` (UTC) lets a caller show local time."""
-
-    def __init__(self, closed_on: dt.date, closed_at: dt.datetime | None = None) -> None:
-        super().__init__(f"This survey closed on {closed_on:%A %d %B %Y}.")
-        self.closed_on = closed_on
-        self.closed_at = closed_at
-
-
-class NotInvited(LookupError):
-    """The person was not invited to this run, so their answers cannot be counted."""
 
 
 @dataclass(frozen=True)
@@ -85,15 +75,6 @@ class Run:
             status=row.status,
             created_at=as_utc(row.created_at),
         )
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """`stored`: the answers given are now the stored ones (False: the same were already
-    there, e.g. a double click). `replaced`: an earlier, different response was overwritten."""
-
-    stored: bool
-    replaced: bool
 
 
 def reminder_moment(moment: dt.datetime, tz: str) -> dt.datetime:
