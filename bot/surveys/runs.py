@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import random
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -247,9 +246,7 @@ class SurveyRuns:
                 closed.append(self.get_run(run_id))
         return closed
 
-    def seal(
-        self, run_id: int, *, survey: Survey | None = None, rng: random.Random | None = None
-    ) -> bool:
+    def seal(self, run_id: int, *, survey: Survey | None = None) -> bool:
         """Rewrite a closed run's responses so the table says no more than the reports.
 
         Needs the survey's definition (its items and threshold); while it is missing (a
@@ -268,7 +265,7 @@ class SurveyRuns:
             row = session.get(SurveyRun, run_id, populate_existing=True)
             if row.sealed:
                 return False
-            seal_responses(session, survey, run_id, rng or random.SystemRandom())
+            seal_responses(session, survey, run_id)
             row.sealed = True
         return True
 
