@@ -582,7 +582,7 @@ def test_pulse_results_dms_hr_the_report_and_a_trend_chart(pulse, slack):
     assert "Confidence index: 75.0 / 100" in said
     for secret in (*USERS, *NAMES):
         assert secret not in said
-    assert "Comment from" not in said  # comments need groups of ten
+    assert "Comment from" not in said  # comments need ten answers in the run
 
     [get_url] = slack.calls_to("files.getUploadURLExternal")
     assert get_url.params["filename"] == f"{SURVEY}-trend.png"
