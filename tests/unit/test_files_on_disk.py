@@ -3,6 +3,7 @@ moment they exist (a copy of a world-readable `data/` re-identifies every respon
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
@@ -45,11 +46,35 @@ def modes_before_chmod(monkeypatch) -> list[tuple[str, int]]:
     return seen
 
 
+@pytest.fixture
+def creations(monkeypatch) -> list[tuple[str, str]]:
+    """Files created, and how: os.open with O_CREAT and its mode, or a plain open() for
+    writing (which takes the umask's 0644)."""
+    made: list[tuple[str, str]] = []
+    real_os_open, real_io_open = os.open, io.open
+
+    def watching_os_open(path, flags, mode=0o777, *args, **kwargs):
+        if flags & os.O_CREAT:
+            made.append((str(path), oct(mode)))
+        return real_os_open(path, flags, mode, *args, **kwargs)
+
+    def watching_io_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, str | os.PathLike) and any(m in mode for m in "wax"):
+            made.append((str(file), f"open({mode!r})"))
+        return real_io_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", watching_os_open)
+    monkeypatch.setattr(io, "open", watching_io_open)
+    return made
+
+
 def test_secret_file_is_never_world_readable(
-    make_container, settings, usual_umask, modes_before_chmod
+    make_container, settings, usual_umask, modes_before_chmod, creations
 ):
     secret = make_container().survey_secret
     path = settings.data_dir / "survey-secret"
+    made = [(p, how) for p, how in creations if "survey-secret" in p]
+    assert made and all(how == oct(0o600) for _, how in made), made  # 0600 from creation
     assert len(secret) == 64 and path.read_bytes().strip() == secret
     assert mode(path) & OTHERS == 0
     assert [m for p, m in modes_before_chmod if p.endswith("survey-secret") and m & OTHERS] == []
