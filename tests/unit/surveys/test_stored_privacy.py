@@ -12,7 +12,9 @@ from sqlalchemy import DateTime, inspect, text
 
 from bot.store.db import make_session_factory
 from bot.surveys.definitions import Survey
+from bot.surveys.reports import build_report, load_report
 from bot.surveys.runs import SurveyRuns
+from bot.surveys.scoring import Response
 
 UTC = dt.UTC
 SURVEY = Survey.model_validate(
@@ -142,3 +144,33 @@ def test_closed_run_rows_do_not_follow_the_order_people_answered_in(world, posit
     ]
     assert sorted(authors) == sorted(ANSWER_ORDER[:6])
     assert authors != ANSWER_ORDER[:6]
+
+
+def test_a_sealed_run_cannot_be_reported_finer_by_lowering_the_threshold(db_engine):
+    """HR edits the survey file after the close: a lower threshold must not split blocks."""
+    strict = SURVEY.model_copy(update={"anonymity": SURVEY.anonymity.model_copy(
+        update={"scores": 5, "comments": 5})})  # fmt: skip
+    runs = SurveyRuns(
+        session_factory=make_session_factory(db_engine),
+        secret=SECRET,
+        clock=lambda: OPENS,
+        surveys=lambda: {SURVEY.id: strict},
+    )
+    teams = ["A"] * 3 + ["B"] * 3 + ["C"] * 4
+    people = [f"U{i:02d}" for i in range(len(teams))]
+    run, _ = runs.create_run(strict, OPENS.date(), people, opens_at=OPENS, closes_at=CLOSES)
+    raw = []
+    for number, (user, team) in enumerate(zip(people, teams, strict=True)):
+        answers, where = {"res": 1 + number % 5, "conf": 3}, {"department": "Data", "team": team}
+        runs.submit(run.id, user, answers, where)
+        raw.append((answers, where))
+    runs.close_due(CLOSES)
+    closed = runs.get_run(run.id)
+
+    def shown(report) -> set[str]:
+        return {group.name for group in report.groups if not group.suppressed}
+
+    assert shown(load_report(runs, strict, closed, by="team")) == set()  # 3 + 3 + 4 < 5 each
+    unsealed = [Response(answers=a, attributes=w) for a, w in raw]
+    assert shown(build_report(SURVEY, closed, unsealed, by="team")) == {"A", "B", "C"}  # at 3
+    assert shown(load_report(runs, SURVEY, closed, by="team")) == set()  # sealed: still none
