@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.broadcasts.authority import Authority
+from bot.broadcasts.retention import FORGOTTEN, frozen_acknowledgements
 from bot.delivery.outbox import Envelope, Outbox
 from bot.knowledge.loaders import LoadedDocument
 from bot.store.models import Broadcast, BroadcastAck, BroadcastAudit, BroadcastQuestion
@@ -467,6 +468,9 @@ class Broadcasts:
         acked = self.acknowledged_by(broadcast_id)
         stats.acknowledged = len(acked & dm_recipients)
         stats.acknowledged_elsewhere = len(acked - dm_recipients)
+        frozen = frozen_acknowledgements(self.sessions, broadcast_id)
+        if frozen:  # past the retention: the counts kept when the rows were deleted
+            stats.acknowledged, stats.acknowledged_elsewhere = frozen
         with self.sessions() as session:
             stats.questions = session.scalar(
                 select(func.count())
@@ -532,6 +536,8 @@ class Broadcasts:
         if current.status != SENT:
             raise NotFound(f"Update {broadcast_id} is {current.status}.")
         now = self.clock()
+        if frozen_acknowledgements(self.sessions, broadcast_id):
+            return now, True  # past the retention: thanked, not recorded per person
         try:
             with self.sessions.begin() as session:
                 session.add(
@@ -564,6 +570,8 @@ class Broadcasts:
             return Outcome(False, message=f"This update is {current.status}; nothing to remind.")
         if not current.ask_ack:
             return Outcome(False, message="This update did not ask people to acknowledge it.")
+        if frozen_acknowledgements(self.sessions, broadcast_id):
+            return Outcome(False, message=FORGOTTEN)
         acked = self.acknowledged_by(broadcast_id)
         targets = [
             row.recipient
@@ -595,6 +603,8 @@ class Broadcasts:
         if wrong:
             return Outcome(False, message=" ".join(wrong.values()), detail=wrong)
         title, body = title.strip(), body.strip()
+        if frozen_acknowledgements(self.sessions, broadcast_id):
+            return Outcome(False, message=FORGOTTEN)
         with self.sessions.begin() as session:
             # One statement decides: a double-submitted edit (same text) changes nothing.
             changed = session.execute(
