@@ -257,6 +257,9 @@ def run(
         err.print("  Create the app from manifest.yml (see README, 'Connecting to Slack').")
         chat(data_dir=data_dir)
         return
+    problem = runner.survey_secret_problem(settings, http=http)
+    if problem:
+        raise _fail(problem)
     try:
         if http:
             runner.run_http(container, port=port or settings.http_port)

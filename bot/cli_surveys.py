@@ -89,7 +89,8 @@ def make_survey_app(get_container: Callable[[Path | None], Any]) -> typer.Typer:
         ] = None,
         data_dir: DataDir = None,
     ) -> None:
-        """Results of the latest closed run (else the open one), with changes since the last."""
+        """Results of the latest closed run, with changes since the last; an open run's
+        participation only."""
         container = get_container(data_dir)
         loaded = container.surveys()
         survey = loaded.surveys.get(survey_id)
@@ -109,9 +110,7 @@ def make_survey_app(get_container: Callable[[Path | None], Any]) -> typer.Typer:
             typer.echo(export_csv(result), nl=False)
         else:
             typer.echo(render_text(result), nl=False)
-            if run.status != "closed":
-                typer.echo("\nThis run is still open: the figures will change.")
-            else:
+            if run.status == "closed":
                 settings = container.settings
                 found = alerts(
                     result,

@@ -199,6 +199,30 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         180, ge=1, description="Days that questions, answers and feedback are kept."
     )
+    outbox_payload_retention_days: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Days the text of a sent, failed or cancelled message (names, update text) is "
+            "kept in the outbox; the delivery facts (who, when, status) stay."
+        ),
+    )
+    ack_retention_days: int = Field(
+        180,
+        ge=1,
+        description=(
+            "Days after a leader's update was sent that who acknowledged it (and who asked "
+            "about it) is kept; the counts stay, but it can no longer be reminded or edited."
+        ),
+    )
+    leaver_retention_days: int = Field(
+        90,
+        ge=1,
+        description=(
+            "Days after someone left (inactive in the directory) before their name, email, "
+            "time zone and department / team / location are erased."
+        ),
+    )
     http_port: int = Field(3000, ge=1, le=65535, description="Port of `changebot run --http`.")
     http_max_body_bytes: int = Field(
         1024 * 1024,

@@ -166,6 +166,22 @@ class Container:
             retention_days=self.settings.retention_days,
         )
 
+    @cached_property
+    def retention(self):
+        """The hourly purge: every retention rule, each owned by its domain."""
+        from bot.retention import Retention
+
+        return Retention(
+            questions=self.question_service,
+            survey_runs=self.survey_runs,
+            outbox=self.outbox,
+            broadcast_sessions=self.session_factory,
+            directory=self.directory,
+            payload_days=self.settings.outbox_payload_retention_days,
+            ack_days=self.settings.ack_retention_days,
+            leaver_days=self.settings.leaver_retention_days,
+        )
+
     # -- Slack Web API (outside Bolt: CLI commands, the delivery worker) --------------------
     def slack_client(self, *, for_delivery: bool = False):
         """A WebClient on SLACK_API_URL. The delivery worker handles 429 itself (whole bucket)."""
@@ -252,15 +268,18 @@ class Container:
 
     @cached_property
     def survey_secret(self) -> bytes:
+        """CHANGEBOT_SURVEY_SECRET, else one generated once into the data dir (mode 0600)."""
         if self.settings.survey_secret:
             return self.settings.survey_secret.encode("utf-8")
         import secrets
 
+        from bot.private_files import create_with, private_dir, tighten
+
         path = self.settings.data_dir / "survey-secret"
+        private_dir(path.parent)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32), encoding="utf-8")
-            path.chmod(0o600)
+            create_with(path, secrets.token_hex(32))
+        tighten(path)
         return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
     @cached_property

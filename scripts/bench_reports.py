@@ -183,11 +183,10 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
         closes = opens + dt.timedelta(days=survey.response_window_days, hours=26)
         run, _ = runs.create_run(survey, due, [], opens_at=opens, closes_at=closes)
         t0 = time.perf_counter()
-        day = dt.datetime.combine(due, dt.time(), dt.UTC)
         invitations, responses = [], []
         for number, (user, attributes) in enumerate(population.people):
             did = number in answered
-            invitations.append((run.id, user, opens, True, day if did else None, None))
+            invitations.append((run.id, user, opens, True, None))
             if not did:
                 continue
             body = rng.choice(pool[attributes["department"]])
@@ -201,7 +200,6 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
                     key,
                     body + "}",
                     json.dumps(attributes),
-                    day,
                 )
             )
         t1 = time.perf_counter()
@@ -214,7 +212,9 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
             f"{len(responses):,} responses",
             flush=True,
         )
-    runs.close_due(opens)  # all but the newest run, which stays open as in real use
+    t0 = time.perf_counter()
+    closed = runs.close_due(opens)  # all but the newest run, which stays open as in real use
+    spent["close and seal, per run"] = (time.perf_counter() - t0) / max(1, len(closed))
     t0 = time.perf_counter()
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
@@ -235,16 +235,13 @@ def _executemany(engine, invitations: list[tuple], responses: list[tuple]) -> No
         cursor = raw.cursor()
         cursor.executemany(
             "INSERT INTO survey_invitations (run_id, user_id, invited_at, delivered, "
-            "answered_at, reminded_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (run, user, _sqlite_time(at), 1, _sqlite_time(answered), None)
-                for run, user, at, _, answered, _ in invitations
-            ],
+            "reminded_at) VALUES (?, ?, ?, ?, ?)",
+            [(run, user, _sqlite_time(at), 1, None) for run, user, at, _, _ in invitations],
         )
         cursor.executemany(
-            "INSERT INTO survey_responses (id, run_id, respondent_key, answers, attributes, "
-            "submitted_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(*row[:5], _sqlite_time(row[5])) for row in responses],
+            "INSERT INTO survey_responses (id, run_id, respondent_key, answers, attributes) "
+            "VALUES (?, ?, ?, ?, ?)",
+            responses,
         )
         raw.commit()
     finally:
@@ -256,14 +253,13 @@ def _copy(engine, invitations: list[tuple], responses: list[tuple]) -> None:
     try:
         cursor = raw.cursor()
         with cursor.copy(
-            "COPY survey_invitations (run_id, user_id, invited_at, delivered, answered_at, "
-            "reminded_at) FROM STDIN"
+            "COPY survey_invitations (run_id, user_id, invited_at, delivered, reminded_at) "
+            "FROM STDIN"
         ) as copy:
             for row in invitations:
                 copy.write_row(row)
         with cursor.copy(
-            "COPY survey_responses (id, run_id, respondent_key, answers, attributes, "
-            "submitted_at) FROM STDIN"
+            "COPY survey_responses (id, run_id, respondent_key, answers, attributes) FROM STDIN"
         ) as copy:
             for row in responses:
                 copy.write_row(row)
@@ -283,10 +279,10 @@ class TimedRuns(SurveyRuns):
     def _add(self, name: str, started: float) -> None:
         self.spent[name] += time.perf_counter() - started
 
-    def run_stats(self, *args, **kwargs):
+    def cells(self, *args, **kwargs):
         started = time.perf_counter()
         try:
-            return super().run_stats(*args, **kwargs)
+            return super().cells(*args, **kwargs)
         finally:
             kind = "this run: aggregate + comments" if kwargs.get("comments") else "summary"
             self._add("previous run: aggregate" if kind == "summary" else kind, started)
@@ -394,7 +390,11 @@ def main(argv: list[str] | None = None) -> None:
         where = f"SQLite {path}"
     try:
         migrate(engine)
-        runs = TimedRuns(session_factory=make_session_factory(engine), secret=SECRET)
+        runs = TimedRuns(
+            session_factory=make_session_factory(engine),
+            secret=SECRET,
+            surveys=lambda: {survey.id: survey},
+        )
         print(
             f"Loading {args.responses:,} responses over {args.runs} runs into {where} "
             f"(participation {args.participation:.0%}, comments {args.comment_rate:.0%}) ..."
@@ -404,7 +404,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"Loaded {int(loaded['responses']):,} responses in {loaded['total']:.1f} s "
             f"(generate {loaded['generate']:.1f} s, insert {loaded['insert']:.1f} s = "
-            f"{rate:,.0f} responses/s with their invitations, ANALYZE {loaded['analyze']:.1f} s)"
+            f"{rate:,.0f} responses/s with their invitations, ANALYZE {loaded['analyze']:.1f} s; "
+            f"closing and sealing a run took {loaded['close and seal, per run']:.1f} s)"
         )
         if not args.postgres:
             print(f"Database file: {path.stat().st_size / 1e6:,.0f} MB")

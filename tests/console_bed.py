@@ -1,10 +1,11 @@
 """A console to test against: HR, a leader, a change-team member and someone with no role,
 a pulse survey with two closed runs and an open one, and helpers to sign in.
 
-Departments in the closed runs: Finance 12 people, Operations 6, Legal 4. Legal is under
-the threshold of 5, so it is hidden, and Operations (the next-smallest) is hidden with it;
-Legal's four people all answer "strongly" one way, so their figures are recognisable
-(Resistance 100, Confidence 0) if they ever leak.
+Departments in the closed runs: Finance 12 people, Operations 6, Legal 4 (each split over
+team-0 and team-1). Legal is under the threshold of 5, so the run's partition merges it
+into a block with others, and the department it merged with is hidden too; Legal's four
+people all answer "strongly" one way, so their figures are recognisable (Resistance 100,
+Confidence 0) if they ever leak.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.broadcasts.authority import Authority
+from bot.broadcasts.retention import FORGOTTEN, frozen_acknowledgements
 from bot.broadcasts.tracking import delivery_stats
 from bot.delivery.outbox import Envelope, Outbox
 from bot.knowledge.loaders import LoadedDocument
@@ -511,6 +512,8 @@ class Broadcasts:
         if current.status != SENT:
             raise NotFound(f"Update {broadcast_id} is {current.status}.")
         now = self.clock()
+        if frozen_acknowledgements(self.sessions, broadcast_id):
+            return now, True  # past the retention: thanked, not recorded per person
         try:
             with self.sessions.begin() as session:
                 session.add(
@@ -543,6 +546,8 @@ class Broadcasts:
             return Outcome(False, message=f"This update is {current.status}; nothing to remind.")
         if not current.ask_ack:
             return Outcome(False, message="This update did not ask people to acknowledge it.")
+        if frozen_acknowledgements(self.sessions, broadcast_id):
+            return Outcome(False, message=FORGOTTEN)
         acked = self.acknowledged_by(broadcast_id)
         targets = [
             row.recipient
@@ -574,6 +579,8 @@ class Broadcasts:
         if wrong:
             return Outcome(False, message=" ".join(wrong.values()), detail=wrong)
         title, body = title.strip(), body.strip()
+        if frozen_acknowledgements(self.sessions, broadcast_id):
+            return Outcome(False, message=FORGOTTEN)
         with self.sessions.begin() as session:
             # One statement decides: a double-submitted edit (same text) changes nothing.
             changed = session.execute(

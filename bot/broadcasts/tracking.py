@@ -4,7 +4,8 @@ One GROUP BY per question instead of every copy read into Python: the Updates pa
 the console shows twenty updates of ten thousand people each, /broadcast status ten.
 An acknowledgement counts towards `acknowledged` when the person got the update by DM
 (matched on the outbox's unique key, so each look-up is an index probe); otherwise it
-came from a channel post and counts apart.
+came from a channel post and counts apart. Once the acknowledgements are past their
+retention, the counts frozen on the update are used.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import BroadcastAck, BroadcastQuestion, OutboxMessage
+from bot.store.models import Broadcast, BroadcastAck, BroadcastQuestion, OutboxMessage
 
 PREFIX = "broadcast-"  # the update's copies are campaign "broadcast-<id>" (see service.py)
 
@@ -70,6 +71,16 @@ def delivery_stats(session: Session, broadcast_ids: Iterable[int], make) -> dict
     for broadcast_id, total, by_dm in acks:
         found[broadcast_id].acknowledged = by_dm
         found[broadcast_id].acknowledged_elsewhere = total - by_dm
+    # Past the acknowledgement retention the rows are gone; the counts kept on the update
+    # stand in for them (bot/broadcasts/retention.py).
+    frozen = session.execute(
+        select(Broadcast.id, Broadcast.acked_dms, Broadcast.acked_elsewhere).where(
+            Broadcast.id.in_(ids), Broadcast.acks_purged_at.is_not(None)
+        )
+    )
+    for broadcast_id, by_dm, elsewhere in frozen:
+        found[broadcast_id].acknowledged = by_dm or 0
+        found[broadcast_id].acknowledged_elsewhere = elsewhere or 0
     questions = session.execute(
         select(BroadcastQuestion.broadcast_id, func.count())
         .where(BroadcastQuestion.broadcast_id.in_(ids))

@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -296,6 +296,17 @@ class Outbox:
             )
             return result.rowcount or 0
 
+    def forget(self, campaign: str) -> int:
+        """Delete a campaign's finished rows (sent, failed, cancelled): a closed pulse run's."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.campaign == campaign,
+                    OutboxMessage.status.in_((SENT, FAILED, CANCELLED)),
+                )
+            )
+            return result.rowcount or 0
+
     def rows(self, campaign: str) -> list[Row]:
         """Every row of one campaign, in the order they were queued."""
         return self._rows(OutboxMessage.campaign == campaign)
@@ -336,6 +347,34 @@ class Outbox:
     def due_count(self) -> int:
         with self.sessions() as session:
             return session.scalar(select(func.count()).where(OutboxMessage.status == PENDING))
+
+    # -- retention ---------------------------------------------------------------------
+    def blank_payloads(self, before: dt.datetime) -> int:
+        """Empty the payload (names, text) of finished rows queued before `before`.
+
+        The row's facts — campaign, recipient, status, channel and ts of the message —
+        stay: delivery figures, edits and recalls of what was sent still need them.
+        """
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_((SENT, FAILED, CANCELLED)),
+                    OutboxMessage.created_at < before,
+                    cast(OutboxMessage.payload, Text) != "{}",
+                )
+                .values(payload={})
+            )
+            return result.rowcount or 0
+
+    def forget_dm_channels(self, user_ids: Iterable[str]) -> int:
+        """Drop the cached DM channel of people who left."""
+        ids = list(user_ids)
+        if not ids:
+            return 0
+        with self.sessions.begin() as session:
+            result = session.execute(delete(DmChannel).where(DmChannel.user_id.in_(ids)))
+            return result.rowcount or 0
 
     # -- DM channel cache --------------------------------------------------------------
     def dm_channel(self, user_id: str) -> str | None:

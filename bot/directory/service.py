@@ -290,6 +290,31 @@ class Directory:
                 )
         return gone
 
+    def forget_leavers(self, before: dt.datetime) -> list[str]:
+        """People inactive since before `before`: their personal data is erased.
+
+        Only the user id stays, marked inactive, so updates and surveys keep leaving them
+        out; a person who comes back is filled in again by the next sync and CSV import.
+        Returns the ids whose data was erased by this call.
+        """
+        with self.sessions.begin() as session:
+            people = session.scalars(
+                select(Person).where(
+                    ~Person.active,
+                    Person.updated_at < before,
+                    (Person.email != "")
+                    | (Person.real_name != "")
+                    | (Person.tz != "")
+                    | (Person.department != "")
+                    | (Person.team != "")
+                    | (Person.location != ""),
+                )
+            ).all()
+            for person in people:
+                for name in ("email", "real_name", "tz", "department", "team", "location"):
+                    setattr(person, name, "")
+            return [person.user_id for person in people]
+
     def departments(self) -> list[str]:
         """Distinct departments of active people, sorted; people without one are left out."""
         with self.sessions() as session:

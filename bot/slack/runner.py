@@ -28,6 +28,21 @@ def missing_credentials(settings, *, http: bool) -> list[str]:
     return [name for name, value in needed.items() if not value]
 
 
+SURVEY_SECRET_MISSING = (
+    "CHANGEBOT_SURVEY_SECRET is not set. It keys the pseudonymous survey respondent key "
+    "(HMAC of run and person), so that someone's second answer replaces their first; in "
+    "HTTP mode every replica must use the same one, and a secret generated per process "
+    "would not be. Generate one with "
+    '`python -c "import secrets; print(secrets.token_hex(32))"` and set it in the '
+    "environment of every replica (not in the data dir: its backups would hold the key)."
+)
+
+
+def survey_secret_problem(settings, *, http: bool) -> str | None:
+    """HTTP mode (the multi-replica deployment) needs the secret from the environment."""
+    return SURVEY_SECRET_MISSING if http and not settings.survey_secret else None
+
+
 def warm_up(container) -> None:
     """Load the model and the keyword index before the first question arrives."""
     container.retriever.refresh()
@@ -56,9 +71,9 @@ def broadcasts_due() -> None:
 
 
 def purge() -> None:
-    """Scheduled hourly: forget handled event ids past Slack's retry window, apply retention."""
+    """Scheduled hourly: every retention rule (bot.retention), handled event ids included."""
     if _CONTAINER is not None:
-        _CONTAINER.question_service.purge()
+        _CONTAINER.retention.purge()
 
 
 def start_housekeeping(container) -> BackgroundScheduler:

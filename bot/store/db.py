@@ -9,15 +9,27 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.private_files import create_empty, private_dir, tighten
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL and a busy timeout so workers do not trip on locks."""
+    """Create an engine; SQLite gets WAL and a busy timeout so workers do not trip on locks.
+
+    A SQLite file is created 0600 before SQLite opens it (SQLite gives its -wal, -shm and
+    -journal files the database file's mode), and an existing one readable by others is
+    tightened: it holds survey answers and who asked what.
+    """
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            private_dir(path.parent)
+            create_empty(path)
+            for suffix in SQLITE_COMPANIONS:
+                tighten(path.with_name(path.name + suffix))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -26,6 +38,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows (a sealed run's old rows, purged personal data) are overwritten,
+            # not left readable in free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine

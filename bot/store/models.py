@@ -208,12 +208,19 @@ class SurveyRun(Base):
     closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the run closes, as its invitations are deleted then.
+    invited_count: Mapped[int | None] = mapped_column(nullable=True)
+    delivered_count: Mapped[int | None] = mapped_column(nullable=True)
+    answered_count: Mapped[int | None] = mapped_column(nullable=True)
+    # The responses were rewritten at block level (bot/surveys/sealing.py).
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SurveyInvitation(Base):
-    """Who was asked and whether they answered: for reminders and participation only.
+    """Who an open run asked, whether the DM reached them and whether they were reminded.
 
-    Kept apart from the answers, which carry no user id (see SurveyResponse).
+    Nothing here says who answered (that is worked out from the respondent keys, with
+    the secret); the rows are deleted when the run closes.
     """
 
     __tablename__ = "survey_invitations"
@@ -224,16 +231,16 @@ class SurveyInvitation(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     invited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
-    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class SurveyResponse(Base):
-    """One person's answers to one run, under a pseudonymous key and never a user id.
+    """One person's answers to one run: never a user id, never a time.
 
-    `respondent_key` is HMAC-SHA256 of "run_id:user_id" under the server secret, so a
-    second submit finds and replaces the first without the table naming anyone. The id
-    is random and `submitted_at` is the UTC day, so neither gives away answering order.
+    While the run is open, `respondent_key` is HMAC-SHA256 of "run_id:user_id" under the
+    server secret, so a second submit finds and replaces the first without the table
+    naming anyone; it is erased (NULL) when the run closes. The id is random. Once the
+    run is sealed, `attributes` holds the labels of the response's block (lists).
     """
 
     __tablename__ = "survey_responses"
@@ -246,10 +253,9 @@ class SurveyResponse(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("survey_runs.id", ondelete="CASCADE"))
-    respondent_key: Mapped[str] = mapped_column(String(64))
+    respondent_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answers: Mapped[dict] = mapped_column(JSON)
-    attributes: Mapped[dict] = mapped_column(JSON)  # department, team, location when answered
-    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attributes: Mapped[dict] = mapped_column(JSON)  # department, team, location
 
 
 class Broadcast(Base):
@@ -283,6 +289,13 @@ class Broadcast(Base):
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     edited_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # last editor
     recalled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # After the acknowledgement retention the per-person rows are deleted; their counts
+    # (by DM recipients, from channel posts only) stay here for the status.
+    acks_purged_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    acked_dms: Mapped[int] = mapped_column(default=0)
+    acked_elsewhere: Mapped[int] = mapped_column(default=0)
 
 
 class BroadcastAck(Base):

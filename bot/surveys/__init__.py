@@ -18,15 +18,13 @@ from bot.surveys.definitions import (
 from bot.surveys.scoring import (
     GroupScore,
     Response,
-    allowed_comments,
     barrier_point,
-    breakdown,
     dimension_means,
     index_0_100,
-    overall,
     participation,
     stage_profile,
 )
+from bot.surveys.suppression import allowed_comments, breakdown, overall
 
 __all__ = [
     "ADKAR_STAGES",

@@ -6,14 +6,15 @@ which comments are released, all come from this module and bot.surveys.reports. 
 page, export and query parameter goes through `PulseOverview.overview`, so a crafted
 URL can only ask for what this function is willing to give.
 
-Rules on top of the reports':
-- An open run is shown as participation only (no scores, no comments): results that
-  move one respondent at a time would give that person's answers away by differencing.
-- A heatmap cell shows a group's figure for one dimension only when the report shows
-  that group, and (for a dimension some people skipped) when at least the score
-  threshold answered it; otherwise the cell is hidden with the reason.
-- Closed runs no longer change, so their reports are kept in memory (per grouping and
-  survey definition); an open run is read afresh each time.
+The reports decide (bot.surveys.suppression): an open run is participation only; a
+closed run shows a group only when it is a union of the run's blocks, and comments from
+the whole run or not at all. On top of that, for the heatmap:
+- a published group's ADKAR stage means are shown under the same union-of-blocks rule,
+  and a stage only when every block has it answered by at least the threshold or by
+  nobody (`group_stages`), so no subtraction between cells reaches below a block;
+- a hidden group is labelled "fewer than 5" only when that is certain, else "hidden".
+Closed runs no longer change, so their reports are kept in memory (per grouping and
+survey definition); an open run is read afresh each time.
 """
 
 from __future__ import annotations
@@ -25,19 +26,21 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import reduce
 from threading import Lock
 
 from bot.surveys.definitions import ADKAR_STAGES, DIMENSIONS, Survey
-from bot.surveys.reports import (
-    EVERYONE,
-    Report,
-    alerts,
-    build_report_from_stats,
-    released_groups,
-)
-from bot.surveys.runs import ATTRIBUTES, CLOSED, Run, SurveyRuns
-from bot.surveys.scoring import index_0_100
+from bot.surveys.reports import EVERYONE, Report, alerts, report_from_cells
+from bot.surveys.runs import CLOSED, Run, SurveyRuns
 from bot.surveys.sentiment import Labeller
+from bot.surveys.suppression import (
+    ATTRIBUTES,
+    GROUP_DIMENSIONS,
+    Cell,
+    partition,
+    publishable,
+    shown_dimensions,
+)
 
 GROUPINGS = ATTRIBUTES  # department, team, location
 CACHED_REPORTS = 64
@@ -71,7 +74,7 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
-class Cell:
+class HeatCell:
     """One heatmap cell: a figure, or `hidden` saying why there is none."""
 
     value: float | None  # 0-100 for the two indices, 1-5 for an ADKAR stage
@@ -91,7 +94,7 @@ class Cell:
 class HeatRow:
     group: str
     size: str  # "12", or "fewer than 5" / "hidden" for a hidden group (never its exact size)
-    cells: dict[str, Cell]
+    cells: dict[str, HeatCell]
     hidden: bool
 
 
@@ -180,7 +183,7 @@ class PulseOverview:
         if run is None or run.status != CLOSED:
             return Overview(survey, by, rows, run, None, trend, [])
         previous = _before(summaries, run)
-        report, stats = self._report(survey, run, by, full=True, previous=previous)
+        report, cells = self._report(survey, run, by, full=True, previous=previous)
         shuffled = list(report.comments)
         self._rng().shuffle(shuffled)
         report = _with_comments(report, shuffled)
@@ -191,7 +194,7 @@ class PulseOverview:
             min_participation=self.min_participation,
         )
         return Overview(
-            survey, by, rows, run, report, trend, _heatmap(survey, report, stats), found
+            survey, by, rows, run, report, trend, _heatmap(survey, report, cells), found
         )
 
     def export_csv(self, overview: Overview) -> str:
@@ -235,33 +238,25 @@ class PulseOverview:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return self._cache[key]
-        dimensions = DIMENSIONS if full else ("resistance", "confidence")
-        stats = self.runs.run_stats(survey, run.id, by, dimensions=dimensions, comments=full)
-        comments = None
-        released = released_groups(stats, survey.anonymity.comments)
-        if full and released:
-            comments = [text for name in released for text in stats.groups[name].comments]
-        report = build_report_from_stats(
+        dimensions = DIMENSIONS if full else GROUP_DIMENSIONS
+        cells = self.runs.cells(survey, run.id, dimensions=dimensions, comments=full)
+        report = report_from_cells(
             survey,
             run,
-            stats,
-            comments,
+            cells,
+            by,
             previous[0] if previous else None,
-            analyzer=self.analyzer if full else _NoLabels(),
+            analyzer=self.analyzer,
             participation=self._participation(run),
+            comments=full,
         )
-        value = (report, stats) if full else report
+        value = (report, cells) if full else report
         if run.status == CLOSED:
             with self._lock:
                 self._cache[key] = value
                 while len(self._cache) > CACHED_REPORTS:
                     self._cache.popitem(last=False)
         return value
-
-
-class _NoLabels:
-    def label(self, text: str) -> str:  # pragma: no cover - summaries carry no comments
-        return "neutral"
 
 
 def _before(summaries: list[tuple[Run, Report]], run: Run):
@@ -297,45 +292,77 @@ def _with_comments(report: Report, comments: list[str]) -> Report:
     return replace(report, comments=comments)
 
 
-def _heatmap(survey: Survey, report: Report, stats) -> list[HeatRow]:
+def _heatmap(survey: Survey, report: Report, cells: list[Cell]) -> list[HeatRow]:
     limit = survey.anonymity.scores
     small = f"fewer than {limit}"
+    stages = group_stages(survey, cells, report.by)
     rows = [_everyone(report, small)]
     for group in report.groups:
         if group.suppressed:
-            # Never the exact size of a hidden group: "fewer than 5" for a small one, and
-            # for a larger one hidden only so that a small one cannot be subtracted, "hidden".
-            label = small if group.n < limit else "hidden"
-            cells = {d: Cell(None, label) for d in DIMENSIONS}
-            rows.append(HeatRow(group.name, label, cells, hidden=True))
+            # Never a hidden group's size: "fewer than 5" only when that is certain.
+            label = small if group.small else "hidden"
+            cells_ = {d: HeatCell(None, label) for d in DIMENSIONS}
+            rows.append(HeatRow(group.name, label, cells_, hidden=True))
             continue
-        figures = stats.groups[group.name]
-        cells = {}
-        for dimension in DIMENSIONS:
-            answered = figures.counts.get(dimension, 0)
-            mean = figures.means.get(dimension)
-            if mean is None or answered == 0:
-                cells[dimension] = Cell(None)
-            elif answered < limit:
-                cells[dimension] = Cell(None, small)
-            elif dimension in ADKAR_STAGES:
-                cells[dimension] = Cell(min(5.0, max(1.0, mean)), stage=True)
-            else:
-                cells[dimension] = Cell(index_0_100(min(5.0, max(1.0, mean))))
-        rows.append(HeatRow(group.name, str(group.n), cells, hidden=False))
+        figures = {
+            "resistance": _shown(group.resistance),
+            "confidence": _shown(group.confidence),
+        }
+        for stage in ADKAR_STAGES:
+            mean = stages.get(group.name, {}).get(stage)
+            figures[stage] = _shown(mean, stage=True)
+        rows.append(HeatRow(group.name, str(group.n), figures, hidden=False))
     return rows
+
+
+def group_stages(survey: Survey, cells: list[Cell], by: str) -> dict[str, dict[str, float | None]]:
+    """ADKAR stage means (1..5) of every published group of `by`, from the run's blocks.
+
+    The reports publish a group's Resistance and Confidence only when the group is a union
+    of the run's blocks (bot.surveys.suppression). Stage means follow the same rule, and a
+    stage is shown per group only when every block has it answered by at least the
+    threshold or by nobody: then each stage figure, and any difference between two of
+    them (a group and everyone, two groupings), is a sum over whole blocks, as the
+    partition guarantees for the two indices. Otherwise the stage is hidden in every group.
+    """
+    limit = survey.anonymity.scores
+    blocks = partition(cells, limit)
+    if not blocks or any(block.scored < limit for block in blocks):
+        return {}
+    shown = shown_dimensions(cells, limit)
+    safe = {
+        stage
+        for stage in ADKAR_STAGES
+        if stage in shown
+        and all(b.counts.get(stage, 0) == 0 or b.counts.get(stage, 0) >= limit for b in blocks)
+    }
+    position = ATTRIBUTES.index(by)
+    found = {}
+    for value in sorted({v for block in blocks for v in block.labels[position]}):
+        if not publishable(blocks, by, value):
+            continue
+        group = reduce(Cell.__add__, [b for b in blocks if value in b.labels[position]])
+        found[value] = {
+            stage: group.mean(stage) if stage in safe else None for stage in ADKAR_STAGES
+        }
+    return found
 
 
 def _everyone(report: Report, small: str) -> HeatRow:
     """The first row: everyone together, from the report's overall figures and stages."""
     if report.overall.suppressed:
-        return HeatRow(EVERYONE, small, {d: Cell(None, small) for d in DIMENSIONS}, hidden=True)
+        return HeatRow(EVERYONE, small, {d: HeatCell(None, small) for d in DIMENSIONS}, hidden=True)
     cells = {
-        "resistance": Cell(report.resistance),
-        "confidence": Cell(report.confidence),
-        **{stage: Cell(report.stages.get(stage), stage=True) for stage in ADKAR_STAGES},
+        "resistance": _shown(report.resistance),
+        "confidence": _shown(report.confidence),
+        **{stage: _shown(report.stages.get(stage), stage=True) for stage in ADKAR_STAGES},
     }
     return HeatRow(EVERYONE, str(report.overall.n), cells, hidden=False)
+
+
+def _shown(value: float | None, *, stage: bool = False) -> HeatCell:
+    """A figure, or a greyed "not shown" where the rules withhold it (too few answers)."""
+    return HeatCell(value, stage=stage) if value is not None else HeatCell(None, "not shown")
 
 
 def _cell(text: str) -> str:
@@ -343,4 +370,4 @@ def _cell(text: str) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-__all__ = ["EVERYONE", "Cell", "HeatRow", "Overview", "PulseOverview", "RunRow", "TrendPoint"]
+__all__ = ["EVERYONE", "HeatCell", "HeatRow", "Overview", "PulseOverview", "RunRow", "TrendPoint"]

@@ -89,7 +89,11 @@ class PulsePlanner:
             reminded += 1
         closed = self.runs.close_due(now)
         for run in closed:
-            self.outbox.cancel(f"pulse-{run.id}-reminder")
+            # Who was sent the DM, and who was reminded (had not answered by half-way), is
+            # forgotten with the invitations. A row still being sent right now is left.
+            for campaign in (f"pulse-{run.id}", f"pulse-{run.id}-reminder"):
+                self.outbox.cancel(campaign)
+                self.outbox.forget(campaign)
             if self.on_close is not None:
                 try:
                     self.on_close(run)
@@ -128,6 +132,12 @@ class PulsePlanner:
         run, created = self.runs.create_run(
             survey, day, [r.user_id for r in recipients], opens_at=opens, closes_at=closes
         )
+        if not created:
+            # A second tick (or one after a crash between the run and its queue): queue the
+            # people the run invited, never someone who joined the audience since — their
+            # answer would be refused as "not invited". A closed run queues nothing.
+            invited = self.runs.invited(run.id) if run.status == "open" else set()
+            recipients = [r for r in recipients if r.user_id in invited]
         payload = self.invitation(survey, run)
         by_time: dict[dt.datetime, list[Envelope]] = {}
         for recipient in recipients:

@@ -1,15 +1,17 @@
 """HR reports on a survey run: indices, deltas, groups, comments, alerts. Read side only.
 
-Two ways in, one result. `build_report` takes plain responses and uses
-bot.surveys.scoring directly; `load_report` lets the database aggregate (one GROUP BY
-query per run, see SurveyRuns.run_stats) so a run with 100,000 responses is not pulled
-into Python, and applies the same suppression rules to the aggregates. Tests hold the
-two to the same figures.
+Two ways in, one result. `build_report` takes plain responses, `load_report` lets the
+database aggregate (one GROUP BY per run, bot.surveys.aggregate) so a run with 100,000
+responses is not pulled into Python. Both turn the run into cells and apply the same
+rules (bot.surveys.suppression) to them; tests hold the two to the same figures.
 
-What a report never contains: a group smaller than the survey's score threshold (and,
-when exactly one group is that small, the next-smallest too, see scoring.breakdown),
-comments from a group below the comment threshold, a comment's date or author, or a
-sentiment label per comment (only counts).
+An open run is reported as participation only (invited, answered) and the date full
+results come: figures that moved with every answer would give away each person's
+answers. A closed run's report never contains a group that is not a union of the run's
+blocks (so no subtraction between groupings or from the total isolates anyone), a
+hidden group's size (only "fewer than the threshold" when it is), comments other than
+all of the run's (when it has the comment threshold of responses), a comment's date,
+author or group, or a sentiment label per comment (only counts).
 """
 
 from __future__ import annotations
@@ -25,20 +27,18 @@ from functools import cache
 from typing import Any, Protocol
 
 from bot.surveys.definitions import ADKAR_STAGES, DIMENSIONS, Survey
-from bot.surveys.runs import Run, RunStats, SurveyRuns
-from bot.surveys.scoring import (
-    BARRIER_AT,
-    NOT_RECORDED,
-    GroupScore,
-    Response,
-    allowed_comments,
-    barrier_point,
-    breakdown,
-    index_0_100,
-    overall,
-    stage_profile,
-)
+from bot.surveys.runs import CLOSED, Run, SurveyRuns
+from bot.surveys.scoring import BARRIER_AT, GroupScore, Response, barrier_point
 from bot.surveys.sentiment import LABELS, Labeller, SentimentAnalyzer
+from bot.surveys.suppression import (
+    GROUP_DIMENSIONS,
+    Cell,
+    cells_from_responses,
+    group_scores,
+    overall_score,
+    released_comments,
+    shown_dimensions,
+)
 
 EVERYONE = "(everyone)"
 
@@ -51,7 +51,10 @@ class RunLike(Protocol):
 
 @dataclass(frozen=True)
 class Report:
-    """Everything HR may see about one run; `overall` and `groups` are already suppressed."""
+    """Everything HR may see about one run; `overall` and `groups` are already suppressed.
+
+    For an open run (`is_open`) only the participation is filled in.
+    """
 
     survey_id: str
     title: str
@@ -74,6 +77,8 @@ class Report:
     previous_due_date: dt.date | None = None
     resistance_delta: float | None = None
     confidence_delta: float | None = None
+    is_open: bool = False
+    closes_at: dt.datetime | None = None
 
     @property
     def participation(self) -> float | None:
@@ -95,6 +100,11 @@ def _default_analyzer() -> SentimentAnalyzer:
     return SentimentAnalyzer()
 
 
+def is_open(run: RunLike | None) -> bool:
+    """Whether a run still takes answers (a report without a run is treated as closed)."""
+    return run is not None and getattr(run, "status", CLOSED) != CLOSED
+
+
 def build_report(
     survey: Survey,
     run: RunLike | None,
@@ -106,7 +116,7 @@ def build_report(
     *,
     participation: tuple[int, int] | None = None,
 ) -> Report:
-    """A report from plain responses, scored by bot.surveys.scoring.
+    """A report from plain responses, through the same cells as the database path.
 
     Args:
         previous: the previous run's report, for the deltas.
@@ -114,70 +124,11 @@ def build_report(
         rng: shuffles the comments; pass a seeded one for a repeatable order.
         participation: (invited, answered), e.g. from SurveyRuns.participation.
     """
-    everyone = overall(survey, responses)
-    stages = (
-        {stage: None for stage in ADKAR_STAGES}
-        if everyone.suppressed
-        else stage_profile(survey, responses)
-    )
-    sizes = Counter(response.attributes.get(by) or NOT_RECORDED for response in responses)
-    open_to_comments = any(n >= survey.anonymity.comments for n in sizes.values())
-    comments = allowed_comments(survey, responses, by=by, rng=rng) if open_to_comments else []
-    return _assemble(
-        survey,
-        run,
-        by=by,
-        respondents=len(responses),
-        everyone=everyone,
-        stages=stages,
-        groups=breakdown(survey, responses, by),
-        comments=comments if open_to_comments else None,
-        previous=previous,
-        analyzer=analyzer,
-        participation=participation,
-    )
-
-
-def build_report_from_stats(
-    survey: Survey,
-    run: RunLike | None,
-    stats: RunStats,
-    comments: list[str] | None,
-    previous: Report | None = None,
-    analyzer: Labeller | None = None,
-    rng: random.Random | None = None,
-    *,
-    participation: tuple[int, int] | None = None,
-) -> Report:
-    """A report from SQL aggregates; the same suppression as scoring.overall / breakdown.
-
-    `comments` must come only from `released_groups(stats, ...)`; None when none is.
-    """
-    limit = survey.anonymity.scores
-    total = stats.overall
-    everyone = _score(survey, "everyone", total, hide=total.scored < limit)
-    stages = {stage: None if everyone.suppressed else total.means[stage] for stage in ADKAR_STAGES}
-    shown = list(comments) if comments is not None else None
-    if shown:
-        (rng or random.Random()).shuffle(shown)
-    return _assemble(
-        survey,
-        run,
-        by=stats.by,
-        respondents=total.total,
-        everyone=everyone,
-        stages=stages,
-        groups=_breakdown(survey, stats),
-        comments=shown,
-        previous=previous,
-        analyzer=analyzer,
-        participation=participation,
-    )
-
-
-def released_groups(stats: RunStats, threshold: int) -> list[str]:
-    """Groups whose comments may be shown: at least `threshold` responses (as allowed_comments)."""
-    return sorted(name for name, group in stats.groups.items() if group.total >= threshold)
+    if is_open(run):
+        counts = participation or (len(responses), len(responses))
+        return _open_report(survey, run, by, counts)
+    cells = cells_from_responses(survey, responses)
+    return _from_cells(survey, run, cells, by, previous, analyzer, rng, participation)
 
 
 def load_report(
@@ -199,18 +150,36 @@ def load_report(
     that summary: indices overall and per group only (no comments, sentiment or stages),
     all that deltas, alerts and trends use, for a cheaper query.
     """
+    participation = runs.participation(run.id)
+    if is_open(run):
+        return _open_report(survey, run, by, participation)
     if previous is None and previous_run is not None:
         previous = load_report(runs, survey, previous_run, by=by, with_comments=False)
-    stats, comments, participation = _gather(runs, survey, run, by, with_comments)
-    return build_report_from_stats(
-        survey,
-        run,
-        stats,
-        comments,
-        previous,
-        analyzer=analyzer,
-        rng=rng,
-        participation=participation,
+    # The summary (deltas, alerts, trends) needs only the two indices: skip the stage items.
+    dimensions = DIMENSIONS if with_comments else GROUP_DIMENSIONS
+    cells = runs.cells(survey, run.id, dimensions=dimensions, comments=with_comments)
+    return _from_cells(
+        survey, run, cells, by, previous, analyzer, rng, participation, comments=with_comments
+    )
+
+
+def report_from_cells(
+    survey: Survey,
+    run: Run,
+    cells: list[Cell],
+    by: str,
+    previous: Report | None = None,
+    *,
+    analyzer: Labeller | None = None,
+    participation: tuple[int, int] | None = None,
+    comments: bool = True,
+) -> Report:
+    """A closed run's report from its cells read already (`SurveyRuns.cells`), for a caller
+    that needs the cells too (the console's heatmap): the same rules as `load_report`."""
+    if is_open(run):
+        return _open_report(survey, run, by, participation or (0, 0))
+    return _from_cells(
+        survey, run, cells, by, previous, analyzer, None, participation, comments=comments
     )
 
 
@@ -235,69 +204,30 @@ def load_reports(
     return report, previous
 
 
-def _gather(runs: SurveyRuns, survey: Survey, run: Run, by: str, with_comments: bool):
-    """(stats, releasable comments or None, participation) of one run from the database."""
-    # The summary (deltas, alerts, trends) needs only the two indices: skip the stage items.
-    dimensions = DIMENSIONS if with_comments else ("resistance", "confidence")
-    stats = runs.run_stats(survey, run.id, by, dimensions=dimensions, comments=with_comments)
-    released = released_groups(stats, survey.anonymity.comments)
-    comments = None
-    if with_comments and released:
-        comments = [text for name in released for text in stats.groups[name].comments]
-    return stats, comments, runs.participation(run.id)
-
-
-def _score(survey: Survey, name: str, group, hide: bool) -> GroupScore:
-    if hide:
-        return GroupScore(name, group.scored, None, None, suppressed=True)
-    return GroupScore(
-        name,
-        group.scored,
-        index_0_100(_clamp(group.means["resistance"])),
-        index_0_100(_clamp(group.means["confidence"])),
-        suppressed=False,
-    )
-
-
-def _clamp(mean: float | None) -> float | None:
-    # SQL sums floats in another order than Python: 5.0000000000000001 must still be 5.
-    return None if mean is None else min(5.0, max(1.0, mean))
-
-
-def _breakdown(survey: Survey, stats: RunStats) -> list[GroupScore]:
-    """scoring.breakdown's rule on aggregates: small groups hidden, plus one more if only one is."""
-    limit = survey.anonymity.scores
-    groups = {name: group for name, group in stats.groups.items() if group.scored > 0}
-    hidden = {name for name, group in groups.items() if group.scored < limit}
-    if len(hidden) == 1:
-        visible = sorted(
-            (group.scored, name) for name, group in groups.items() if name not in hidden
-        )
-        if visible:
-            hidden.add(visible[0][1])
-    return [
-        _score(survey, name, group, hide=name in hidden) for name, group in sorted(groups.items())
-    ]
-
-
-def _assemble(
+def _from_cells(
     survey: Survey,
     run: RunLike | None,
-    *,
+    cells: list[Cell],
     by: str,
-    respondents: int,
-    everyone: GroupScore,
-    stages: dict[str, float | None],
-    groups: list[GroupScore],
-    comments: list[str] | None,
     previous: Report | None,
     analyzer: Labeller | None,
+    rng: random.Random | None,
     participation: tuple[int, int] | None,
+    *,
+    comments: bool = True,
 ) -> Report:
+    limit = survey.anonymity.scores
+    everyone = overall_score(cells, limit)
+    shown = shown_dimensions(cells, limit)
+    stages = {
+        stage: None if everyone.suppressed or stage not in shown else _mean(cells, stage)
+        for stage in ADKAR_STAGES
+    }
+    released = released_comments(cells, survey.anonymity.comments, rng) if comments else None
     sentiment = None
-    if comments is not None:
+    if released is not None:
         labeller = analyzer or _default_analyzer()
-        counts = Counter(labeller.label(text) for text in comments)
+        counts = Counter(labeller.label(text) for text in released)
         sentiment = {label: counts.get(label, 0) for label in LABELS}
     invited, answered = participation if participation is not None else (None, None)
     return Report(
@@ -309,19 +239,50 @@ def _assemble(
         by=by,
         invited=invited,
         answered=answered,
-        respondents=respondents,
-        score_threshold=survey.anonymity.scores,
+        respondents=sum(cell.total for cell in cells),
+        score_threshold=limit,
         comment_threshold=survey.anonymity.comments,
         overall=everyone,
         stages=stages,
         barrier=barrier_point(stages),
-        groups=groups,
+        groups=group_scores(cells, by, limit),
         sentiment=sentiment,
-        comments=list(comments or []),
+        comments=list(released or []),
         previous_run_id=previous.run_id if previous else None,
         previous_due_date=previous.due_date if previous else None,
         resistance_delta=_delta(everyone.resistance, previous.resistance if previous else None),
         confidence_delta=_delta(everyone.confidence, previous.confidence if previous else None),
+        closes_at=getattr(run, "closes_at", None),
+    )
+
+
+def _mean(cells: Sequence[Cell], dimension: str) -> float | None:
+    count = sum(cell.counts.get(dimension, 0) for cell in cells)
+    total = sum(cell.sums.get(dimension, 0.0) for cell in cells)
+    return min(5.0, max(1.0, total / count)) if count else None
+
+
+def _open_report(survey: Survey, run: RunLike, by: str, participation: tuple[int, int]) -> Report:
+    invited, answered = participation
+    return Report(
+        survey_id=survey.id,
+        title=survey.title,
+        run_id=run.id,
+        due_date=run.due_date,
+        status=run.status,
+        by=by,
+        invited=invited,
+        answered=answered,
+        respondents=answered,
+        score_threshold=survey.anonymity.scores,
+        comment_threshold=survey.anonymity.comments,
+        overall=GroupScore("everyone", None, None, None, suppressed=True),
+        stages={stage: None for stage in ADKAR_STAGES},
+        barrier=None,
+        groups=[],
+        sentiment=None,
+        is_open=True,
+        closes_at=getattr(run, "closes_at", None),
     )
 
 
@@ -341,7 +302,20 @@ def _change(delta: float | None, since: dt.date | None) -> str:
 
 
 def _size(group: GroupScore, threshold: int) -> str:
-    return f"<{threshold}" if group.suppressed and group.n < threshold else str(group.n)
+    """A shown group's size; a hidden one's only as "<threshold" when it is, else "hidden"."""
+    if not group.suppressed and group.n is not None:
+        return str(group.n)
+    if group.small or (group.n is not None and group.n < threshold):
+        return f"<{threshold}"
+    return "hidden"
+
+
+def _closing(report: Report) -> str:
+    when = f" on {report.closes_at:%A %d %B %Y %H:%M} UTC" if report.closes_at else ""
+    return (
+        f"Full results when the run closes{when}. Until then only participation is shown: "
+        "figures that moved with each answer would give away each person's answers."
+    )
 
 
 def render_text(report: Report) -> str:
@@ -354,6 +328,11 @@ def render_text(report: Report) -> str:
             else ""
         )
     ]
+    if report.is_open:
+        share = f" ({report.participation:.0%})" if report.participation is not None else ""
+        lines.append(f"Participation so far: {report.answered} of {report.invited} invited{share}")
+        lines.append(_closing(report))
+        return "\n".join(lines) + "\n"
     if report.invited is not None:
         share = f" ({report.participation:.0%})" if report.participation is not None else ""
         lines.append(f"Participation: {report.answered} of {report.invited} invited{share}")
@@ -385,8 +364,8 @@ def render_text(report: Report) -> str:
             lines.append(f"Barrier point: none (no stage at or below {BARRIER_AT:.1f})")
     lines.append("")
     lines.append(
-        f"By {report.by} (groups under {report.score_threshold} are hidden, "
-        "and one more when only one is):"
+        f"By {report.by} (a group is shown only when no subtraction, across groupings or "
+        f"from the total, can single out fewer than {report.score_threshold} people):"
     )
     width = max([len(report.by), *(len(group.name) for group in report.groups)]) + 2
     lines.append(f"  {report.by:<{width}}{'n':>7}{'resistance':>12}{'confidence':>12}")
@@ -398,8 +377,8 @@ def render_text(report: Report) -> str:
     lines.append("")
     if report.sentiment is None:
         lines.append(
-            f"Comments are shown only for groups of {report.comment_threshold} or more; "
-            "none is that large yet."
+            f"Comments are shown only when {report.comment_threshold} or more people answered "
+            "the run (all of them, never per group); fewer did."
         )
     else:
         counts = ", ".join(f"{report.sentiment[label]} {label}" for label in LABELS)
@@ -416,9 +395,17 @@ def _cell(text: str) -> str:
 
 
 def export_csv(report: Report) -> str:
-    """Aggregates only: one row for everyone and one per group, never a row per person."""
+    """Aggregates only: one row for everyone and one per group, never a row per person.
+
+    An open run gives its participation only.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    if report.is_open:
+        writer.writerow(["status", "invited", "answered", "closes_at"])
+        closes = report.closes_at.isoformat() if report.closes_at else ""
+        writer.writerow([report.status, report.invited, report.answered, closes])
+        return buffer.getvalue()
     writer.writerow([report.by, "respondents", "resistance_index", "confidence_index"])
     for name, group in [(EVERYONE, report.overall), *((g.name, g) for g in report.groups)]:
         writer.writerow(

@@ -1,11 +1,14 @@
 """Survey runs, invitations and private responses: the write side of pulse surveys.
 
-Who answered and what they answered live in two tables that share no user id.
-`survey_invitations` knows who was asked and whether they answered (for reminders and
-participation); `survey_responses` holds the answers under a pseudonymous key, an
-HMAC of run and user under a server secret: the same person's second submit finds
-and replaces their first, but nobody reading the table can tell whose answers it holds
-without the secret. Responses keep only department, team and location, never a name.
+Who was asked and what was answered live in two tables that share no user id.
+`survey_invitations` knows who was asked (for reminders and participation) and nothing
+about answering; `survey_responses` holds the answers, the group labels and, while the
+run is open, a pseudonymous key: an HMAC of run and user under a server secret, so the
+same person's second submit finds and replaces their first. Who has answered is worked
+out from those keys when it is needed (reminders, participation), so the database alone
+does not say it. Responses hold no time at all: the run is the finest time there is.
+When a run closes it is *sealed* (bot.surveys.sealing): invitations and keys go, and the
+responses are rewritten so a copy of the database says no more than the reports.
 
 Every method is safe to repeat: a run exists once per (survey, due date), a person
 has one response per run however often they click, and a reminder is marked once.
@@ -16,49 +19,36 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Text, case, cast, column, func, insert, select, true, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SurveyInvitation, SurveyResponse, SurveyRun
-from bot.surveys.definitions import DIMENSIONS, Question, Survey
-from bot.surveys.scoring import NOT_RECORDED, Response, item_score
+from bot.surveys.aggregate import run_cells
+from bot.surveys.answers import (  # callers catch these as bot.surveys.runs.*
+    InvalidAnswers,  # noqa: F401
+    NotInvited,
+    SubmitResult,
+    SurveyClosed,
+    stored_attributes,
+    validate_answers,
+)
+from bot.surveys.definitions import DIMENSIONS, Survey
+from bot.surveys.scoring import Response
+from bot.surveys.sealing import forget_who, seal_responses
+from bot.surveys.suppression import Cell
 from bot.timeutil import as_utc, utcnow, zone
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 OPEN, CLOSED = "open", "closed"
-ATTRIBUTES = ("department", "team", "location")  # all a response may say about its author
-MAX_TEXT = 3000  # Slack's limit for a plain-text input
 REMINDER_TIME = dt.time(9, 0)  # a reminder due at the weekend waits for Monday, 09:00 local
-
-
-class SurveyClosed(Exception):
-    """The run no longer takes answers. `closed_at` (UTC) lets a caller show local time."""
-
-    def __init__(self, closed_on: dt.date, closed_at: dt.datetime | None = None) -> None:
-        super().__init__(f"This survey closed on {closed_on:%A %d %B %Y}.")
-        self.closed_on = closed_on
-        self.closed_at = closed_at
-
-
-class InvalidAnswers(ValueError):
-    """Answers that do not fit the survey's questions; `problems` lists each one."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = list(problems)
-
-
-class NotInvited(LookupError):
-    """The person was not invited to this run, so their answers cannot be counted."""
 
 
 @dataclass(frozen=True)
@@ -86,58 +76,6 @@ class Run:
         )
 
 
-@dataclass(frozen=True)
-class SubmitResult:
-    """`stored`: the answers given are now the stored ones (False: the same were already
-    there, e.g. a double click). `replaced`: an earlier, different response was overwritten."""
-
-    stored: bool
-    replaced: bool
-
-
-@dataclass(frozen=True)
-class GroupStats:
-    """Aggregates of one group's responses, computed in SQL.
-
-    `total` counts every response (the comment threshold uses it), `scored` those with
-    at least one scale answer (the score threshold uses it); `means` are 1..5 means
-    per dimension over respondents, and `counts` how many respondents each mean is over.
-    `comments` are the group's non-empty text answers, when asked for, in no set order.
-    """
-
-    total: int
-    scored: int
-    means: dict[str, float | None]
-    counts: dict[str, int]
-    comments: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunStats:
-    by: str
-    groups: dict[str, GroupStats]
-
-    @property
-    def overall(self) -> GroupStats:
-        """Everyone together: each dimension's mean weighted by its respondents per group."""
-        means: dict[str, float | None] = {}
-        counts: dict[str, int] = {}
-        for dimension in DIMENSIONS:
-            n = sum(group.counts[dimension] for group in self.groups.values())
-            total = sum(
-                (group.means[dimension] or 0.0) * group.counts[dimension]
-                for group in self.groups.values()
-            )
-            counts[dimension] = n
-            means[dimension] = total / n if n else None
-        return GroupStats(
-            total=sum(group.total for group in self.groups.values()),
-            scored=sum(group.scored for group in self.groups.values()),
-            means=means,
-            counts=counts,
-        )
-
-
 def reminder_moment(moment: dt.datetime, tz: str) -> dt.datetime:
     """`moment`, or Monday 09:00 in `tz` when it falls on a Saturday or Sunday there (UTC)."""
     local_zone = zone(tz)
@@ -146,71 +84,6 @@ def reminder_moment(moment: dt.datetime, tz: str) -> dt.datetime:
         return as_utc(moment)
     monday = local.date() + dt.timedelta(days=7 - local.weekday())
     return dt.datetime.combine(monday, REMINDER_TIME, tzinfo=local_zone).astimezone(dt.UTC)
-
-
-def validate_answers(survey: Survey, answers: Mapping[str, object]) -> dict[str, int | str]:
-    """The answers to store: checked against the questions, blanks and None left out.
-
-    Raises:
-        InvalidAnswers: naming every unknown question, bad value and missing required answer.
-    """
-    if not isinstance(answers, Mapping):
-        raise InvalidAnswers(
-            [f"answers must be a mapping of question id to answer, not {answers!r}"]
-        )
-    questions = {question.id: question for question in survey.questions}
-    problems: list[str] = []
-    clean: dict[str, int | str] = {}
-    wrong: set[str] = set()
-    for question_id, value in answers.items():
-        question = questions.get(question_id)
-        if question is None:
-            problems.append(f"'{question_id}' is not a question of survey '{survey.id}'")
-            continue
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue  # left blank
-        problem = _check(question, value)
-        if problem:
-            problems.append(problem)
-            wrong.add(question_id)
-        else:
-            clean[question_id] = value.strip() if isinstance(value, str) else value
-    problems += [
-        f"'{question.id}' needs an answer"
-        for question in survey.questions
-        if question.required and question.id not in clean and question.id not in wrong
-    ]
-    if problems:
-        raise InvalidAnswers(problems)
-    return clean
-
-
-def _check(question: Question, value: object) -> str | None:
-    if question.is_scale:
-        try:
-            item_score(question, value)  # type: ignore[arg-type]
-        except ValueError as exc:
-            return str(exc)
-        return None
-    if question.type == "choice":
-        if value not in question.options:
-            return f"answer {value!r} to '{question.id}' is not one of its options"
-        return None
-    if not isinstance(value, str):
-        return f"answer to '{question.id}' must be text, not {type(value).__name__}"
-    if len(value) > MAX_TEXT:
-        return f"answer to '{question.id}' is longer than {MAX_TEXT} characters"
-    return None
-
-
-def _attributes(attributes: Mapping[str, object] | None) -> dict[str, str]:
-    """Only department, team and location, as text; anything else is not stored."""
-    kept = {}
-    for key in ATTRIBUTES:
-        value = (attributes or {}).get(key)
-        if value is not None and str(value).strip():
-            kept[key] = str(value).strip()
-    return kept
 
 
 class SurveyRuns:
@@ -347,7 +220,10 @@ class SurveyRuns:
     def close_due(self, now: dt.datetime) -> list[Run]:
         """Close the open runs whose window has ended; returns only those closed by this call.
 
-        A conditional UPDATE per run decides, so two schedulers never both alert on one run.
+        A conditional UPDATE per run decides, so two schedulers never both alert on one
+        run. In the same transaction the run keeps its invited / delivered / answered
+        counts and forgets who was invited and every respondent key; then its responses
+        are sealed (see `seal`).
         """
         now = as_utc(now)
         closed = []
@@ -363,11 +239,54 @@ class SurveyRuns:
                     .values(status=CLOSED)
                 )
                 changed = (result.rowcount or 0) == 1
+                if changed:
+                    forget_who(session, run_id, self._count(session, run_id))
             if changed:
+                self.seal(run_id)
                 closed.append(self.get_run(run_id))
         return closed
 
+    def seal(self, run_id: int, *, survey: Survey | None = None) -> bool:
+        """Rewrite a closed run's responses so the table says no more than the reports.
+
+        Needs the survey's definition (its items and threshold); while it is missing (a
+        file with an error) the run stays unsealed and the hourly purge tries again.
+        False when there was nothing to do.
+        """
+        run = self.get_run(run_id)
+        if run.status != CLOSED:
+            raise ValueError(f"survey run {run_id} is still open; only a closed run is sealed")
+        try:
+            survey = survey or self._survey(run.survey_id)
+        except LookupError:
+            log.warning("Run %s of %s stays unsealed: no such survey now", run_id, run.survey_id)
+            return False
+        with self.sessions.begin() as session:
+            row = session.get(SurveyRun, run_id, populate_existing=True)
+            if row.sealed:
+                return False
+            seal_responses(session, survey, run_id)
+            row.sealed = True
+        return True
+
+    def seal_closed(self) -> int:
+        """Seal every closed run not sealed yet (e.g. closed before sealing existed)."""
+        with self.sessions() as session:
+            ids = session.scalars(
+                select(SurveyRun.id).where(SurveyRun.status == CLOSED, SurveyRun.sealed.is_(False))
+            ).all()
+        return sum(1 for run_id in ids if self.seal(run_id))
+
     # -- invitations -------------------------------------------------------------------
+    def invited(self, run_id: int) -> set[str]:
+        """Who an open run invited (empty once it has closed: the list is deleted then)."""
+        with self.sessions() as session:
+            return set(
+                session.scalars(
+                    select(SurveyInvitation.user_id).where(SurveyInvitation.run_id == run_id)
+                )
+            )
+
     def mark_delivered(self, run_id: int, user_id: str) -> bool:
         """Record that the invitation DM reached the person (reminders go only to them)."""
         with self.sessions.begin() as session:
@@ -411,14 +330,14 @@ class SurveyRuns:
                     .where(
                         SurveyInvitation.run_id == run.id,
                         SurveyInvitation.delivered.is_(True),
-                        SurveyInvitation.answered_at.is_(None),
                         SurveyInvitation.reminded_at.is_(None),
                     )
                     .order_by(SurveyInvitation.user_id)
                 ).all()
+                answered = self._answered(session, run.id, users)
                 for user_id in users:
                     moment = reminder_moment(halfway, tz_of(user_id))
-                    if moment <= now < run.closes_at:
+                    if user_id not in answered and moment <= now < run.closes_at:
                         due.append((run.id, user_id))
         return due
 
@@ -444,14 +363,38 @@ class SurveyRuns:
     def status(self, run_id: int) -> dict[str, int]:
         """How many were invited, reached by the DM, and have answered."""
         with self.sessions() as session:
-            invited, delivered, answered = session.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(case((SurveyInvitation.delivered, 1), else_=0)), 0),
-                    func.count(SurveyInvitation.answered_at),
-                ).where(SurveyInvitation.run_id == run_id)
-            ).one()
-        return {"invited": invited, "delivered": delivered, "answered": answered}
+            row = session.get(SurveyRun, run_id)
+            if row is not None and row.invited_count is not None:
+                return {
+                    "invited": row.invited_count,
+                    "delivered": row.delivered_count or 0,
+                    "answered": row.answered_count or 0,
+                }
+            return self._count(session, run_id)
+
+    def _count(self, session: Session, run_id: int) -> dict[str, int]:
+        invited, delivered = session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((SurveyInvitation.delivered, 1), else_=0)), 0),
+            ).where(SurveyInvitation.run_id == run_id)
+        ).one()
+        users = session.scalars(
+            select(SurveyInvitation.user_id).where(SurveyInvitation.run_id == run_id)
+        ).all()
+        answered = len(self._answered(session, run_id, users))
+        return {"invited": invited, "delivered": int(delivered), "answered": answered}
+
+    def _answered(self, session: Session, run_id: int, users: Iterable[str]) -> set[str]:
+        """Which of `users` have a response: found by their keys, as nothing else says it."""
+        keys = set(
+            session.scalars(
+                select(SurveyResponse.respondent_key).where(
+                    SurveyResponse.run_id == run_id, SurveyResponse.respondent_key.is_not(None)
+                )
+            )
+        )
+        return {user for user in users if self.respondent_key(run_id, user) in keys}
 
     # -- responses ---------------------------------------------------------------------
     def respondent_key(self, run_id: int, user_id: str) -> str:
@@ -479,23 +422,20 @@ class SurveyRuns:
         self._check_open(run)
         survey = survey or self._survey(run.survey_id)
         clean = validate_answers(survey, answers)
-        kept = _attributes(attributes)
+        kept = stored_attributes(attributes)
         key = self.respondent_key(run_id, user_id)
-        now = as_utc(self.clock())
-        # Only the day is kept, in both tables: an exact answer time in invitations would
-        # let anyone pair responses with people by the order they arrived in.
-        day = dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC)
         with self.sessions.begin() as session:
-            # Writing the invitation first locks it (a row lock on PostgreSQL, the write
-            # lock on SQLite), so two submits by one person run one after the other.
+            # Touching the invitation (an update that changes nothing) locks it — a row lock
+            # on PostgreSQL, the write lock on SQLite — so two submits by one person run one
+            # after the other. It records nothing: who answered is not stored anywhere.
             result = session.execute(
                 update(SurveyInvitation)
                 .where(SurveyInvitation.run_id == run_id, SurveyInvitation.user_id == user_id)
-                .values(answered_at=func.coalesce(SurveyInvitation.answered_at, day))
+                .values(user_id=SurveyInvitation.user_id)
             )
+            self._check_open(Run.of(session.get(SurveyRun, run_id, populate_existing=True)))
             if (result.rowcount or 0) == 0:
                 raise NotInvited(f"{user_id} was not invited to survey run {run_id}")
-            self._check_open(Run.of(session.get(SurveyRun, run_id, populate_existing=True)))
             existing = session.scalars(
                 select(SurveyResponse).where(
                     SurveyResponse.run_id == run_id, SurveyResponse.respondent_key == key
@@ -509,7 +449,6 @@ class SurveyRuns:
                         respondent_key=key,
                         answers=clean,
                         attributes=kept,
-                        submitted_at=day,
                     )
                 )
                 return SubmitResult(stored=True, replaced=False)
@@ -517,7 +456,6 @@ class SurveyRuns:
                 return SubmitResult(stored=False, replaced=False)
             existing.answers = clean
             existing.attributes = kept
-            existing.submitted_at = day
             return SubmitResult(stored=True, replaced=True)
 
     def _check_open(self, run: Run) -> None:
@@ -544,141 +482,14 @@ class SurveyRuns:
             ).all()
         return [Response(answers=dict(a), attributes=dict(b or {})) for a, b in rows]
 
-    # -- aggregates in SQL, for reports on large runs ---------------------------------
-    def run_stats(
+    def cells(
         self,
         survey: Survey,
         run_id: int,
-        by: str = "department",
         *,
         dimensions: Collection[str] = DIMENSIONS,
         comments: bool = False,
-    ) -> RunStats:
-        """Per-group counts, 1..5 means of `dimensions` and, if asked, comments: one scan.
-
-        Matches bot.surveys.scoring: a respondent's dimension score is the mean of the
-        items they answered, and each respondent counts once in the group's mean. Leaving
-        dimensions out (None, count 0) saves reading their answers; `scored` still counts
-        every scale item, so group sizes and suppression never depend on `dimensions`.
-        """
-        questions = [q for q in survey.scale_questions if q.dimension in dimensions]
-        text_ids = [q.id for q in survey.questions if q.type == "text"] if comments else []
-        wanted = [d for d in DIMENSIONS if any(q.dimension == d for q in questions)]
+    ) -> list[Cell]:
+        """The run's cells (per distinct group labels), aggregated in the database."""
         with self.sessions() as session:
-            query = _stats_query(
-                session.get_bind().dialect.name,
-                run_id,
-                by,
-                survey.scale_questions,
-                questions,
-                text_ids,
-                wanted,
-            )
-            rows = session.execute(query).all()
-        groups = {}
-        for row in rows:
-            data = row._mapping
-            texts = []
-            for number in range(len(text_ids)):
-                found = data[f"t{number}"]
-                found = json.loads(found) if isinstance(found, str) else found
-                texts += [t.strip() for t in found or () if isinstance(t, str) and t.strip()]
-            groups[data["grp"]] = GroupStats(
-                total=int(data["total"]),
-                scored=int(data["scored"] or 0),
-                means={
-                    d: None if d not in wanted or data[f"m_{d}"] is None else float(data[f"m_{d}"])
-                    for d in DIMENSIONS
-                },
-                counts={d: int(data[f"n_{d}"]) if d in wanted else 0 for d in DIMENSIONS},
-                comments=tuple(texts),
-            )
-        return RunStats(by=by, groups=groups)
-
-
-def _stats_query(dialect: str, run_id: int, by: str, scale, questions, text_ids, dimensions):
-    """SELECT per group: total, scored, avg and count per dimension, comments as JSON arrays.
-
-    Each answer is read from the JSON once per row. On SQLite the query is built in layers
-    that must not be merged (that would repeat the reading at every use); SQLite keeps a
-    subquery with a LIMIT apart. PostgreSQL parses each row's answers once with
-    json_to_record, twice as fast as casting to jsonb, and may then merge the layers.
-    `scored` is a CASE over every scale item (`scale`), which stops at the first answer.
-    """
-
-    def fenced(query):
-        # PostgreSQL's record columns are cheap to reuse: there the layers may be merged.
-        return (query.limit(-1) if dialect == "sqlite" else query).subquery()
-
-    source = SurveyResponse.__table__
-    if dialect == "postgresql":
-        record = (
-            func.json_to_record(SurveyResponse.answers)
-            .table_valued(
-                *(column(q.id, Float) for q in scale), *(column(t, Text) for t in text_ids)
-            )
-            .render_derived(with_types=True)
-        )
-        source = source.join(record, true())
-        number = text = record.c.__getitem__
-    else:
-        answers = SurveyResponse.answers
-        number, text = (lambda key: answers[key].as_float()), (lambda key: answers[key].as_string())
-    attribute = SurveyResponse.attributes[_attribute(by)].as_string()
-    scored = case(*((number(q.id).is_not(None), 1) for q in scale), else_=0)
-    values = fenced(
-        select(
-            func.coalesce(func.nullif(attribute, ""), NOT_RECORDED).label("grp"),
-            scored.label("scored"),
-            *(_item_score(q, number(q.id)).label(f"s{i}") for i, q in enumerate(questions)),
-            *(text(t).label(f"t{i}") for i, t in enumerate(text_ids)),
-        )
-        .select_from(source)
-        .where(SurveyResponse.run_id == run_id)
-    )
-    scores = {q.id: values.c[f"s{i}"] for i, q in enumerate(questions)}
-    per_person = fenced(
-        select(
-            values.c.grp,
-            values.c.scored,
-            *(
-                _respondent_mean([scores[q.id] for q in questions if q.dimension == d]).label(d)
-                for d in dimensions
-            ),
-            *(values.c[f"t{i}"] for i in range(len(text_ids))),
-        )
-    )
-    columns = [per_person.c.grp, func.count().label("total"), func.sum(per_person.c.scored)]
-    columns[-1] = columns[-1].label("scored")
-    for d in dimensions:
-        columns += [func.avg(per_person.c[d]).label(f"m_{d}"), func.count(per_person.c[d])]
-        columns[-1] = columns[-1].label(f"n_{d}")
-    aggregate = func.json_agg if dialect == "postgresql" else func.json_group_array
-    for i in range(len(text_ids)):
-        comment = per_person.c[f"t{i}"]
-        columns.append(aggregate(comment).filter(comment.is_not(None)).label(f"t{i}"))
-    return select(*columns).group_by(per_person.c.grp)
-
-
-def _attribute(by: str) -> str:
-    if by not in ATTRIBUTES:
-        raise ValueError(f"cannot group by {by!r}; use one of {', '.join(ATTRIBUTES)}")
-    return by
-
-
-def _item_score(question: Question, value):
-    """scoring.item_score in SQL: the answer on the 1..5 scale, reverse items flipped."""
-    score = value if question.type == "likert5" else 1.0 + value * 0.4
-    return 6.0 - score if question.reverse else score
-
-
-def _respondent_mean(scores: list):
-    """The mean of the item scores a respondent has in one dimension; NULL if none."""
-    if len(scores) == 1:
-        return scores[0]
-    total = sum((func.coalesce(score, 0.0) for score in scores[1:]), func.coalesce(scores[0], 0.0))
-    answered = sum(
-        (case((score.is_not(None), 1), else_=0) for score in scores[1:]),
-        case((scores[0].is_not(None), 1), else_=0),
-    )
-    return total / cast(func.nullif(answered, 0), Float)  # not NUMERIC: PostgreSQL is slow at it
+            return run_cells(session, survey, run_id, dimensions=dimensions, comments=comments)

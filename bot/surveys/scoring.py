@@ -1,14 +1,13 @@
 """Scores for one survey run, computed from plain responses (no database, no Slack).
 
 Every scale answer is first put on one 1..5 scale (scale0_10 mapped linearly, then
-reverse-worded items flipped), so items of different types average together. Reports
-built from these functions never show a group smaller than the survey's anonymity
-threshold, and release comments only from groups large enough, in shuffled order.
+reverse-worded items flipped), so items of different types average together. What a
+report may show of these scores, per group and across groupings, is decided in
+bot.surveys.suppression.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
@@ -29,17 +28,18 @@ class Response:
 
 @dataclass(frozen=True)
 class GroupScore:
-    """Indices (0..100) for one group; None when suppressed.
+    """Indices (0..100) for one group; None when suppressed (or a dimension is too sparse).
 
-    `n` is the true number of scored respondents: a report should show a suppressed
-    group's size only as "fewer than <threshold>" when it is below the threshold.
+    `n` is the number of respondents with scores, None for a hidden group: its size is
+    never given, except `small` = certainly fewer than the threshold.
     """
 
     name: str
-    n: int
+    n: int | None
     resistance: float | None
     confidence: float | None
     suppressed: bool
+    small: bool = False
 
 
 def item_score(question: Question, value: int | str) -> float:
@@ -53,7 +53,8 @@ def item_score(question: Question, value: int | str) -> float:
     return 6 - score if question.reverse else score
 
 
-def _respondent_mean(survey: Survey, response: Response, dimension: str) -> float | None:
+def respondent_mean(survey: Survey, response: Response, dimension: str) -> float | None:
+    """One person's 1..5 mean over the items of `dimension` they answered; None if none."""
     scores = [
         item_score(question, response.answers[question.id])
         for question in survey.scale_questions
@@ -64,7 +65,7 @@ def _respondent_mean(survey: Survey, response: Response, dimension: str) -> floa
 
 def _dimension_mean(survey: Survey, responses: Sequence[Response], dimension: str) -> float | None:
     # Each person counts once, however many of the dimension's items they answered.
-    means = [_respondent_mean(survey, response, dimension) for response in responses]
+    means = [respondent_mean(survey, response, dimension) for response in responses]
     answered = [mean for mean in means if mean is not None]
     return fmean(answered) if answered else None
 
@@ -100,7 +101,8 @@ def barrier_point(profile: Mapping[str, float | None], at: float = BARRIER_AT) -
     return None
 
 
-def _threshold(given: int | None, configured: int) -> int:
+def threshold_for(given: int | None, configured: int) -> int:
+    """`given` (a caller's stricter threshold) or the survey's; never below the survey's."""
     if given is None:
         return configured
     if given < configured:
@@ -108,101 +110,15 @@ def _threshold(given: int | None, configured: int) -> int:
     return given
 
 
-def _scored(survey: Survey, responses: Sequence[Response]) -> list[Response]:
-    ids = {question.id for question in survey.scale_questions}
-    return [r for r in responses if any(r.answers.get(i) is not None for i in ids)]
-
-
-def _groups(responses: Sequence[Response], by: str) -> dict[str, list[Response]]:
-    groups: dict[str, list[Response]] = {}
-    for response in responses:
-        groups.setdefault(response.attributes.get(by) or NOT_RECORDED, []).append(response)
-    return groups
-
-
-def _group_score(survey: Survey, name: str, members: list[Response], hide: bool) -> GroupScore:
-    if hide:
-        return GroupScore(name, len(members), None, None, suppressed=True)
-    resistance = index_0_100(_dimension_mean(survey, members, "resistance"))
-    confidence = index_0_100(_dimension_mean(survey, members, "confidence"))
-    return GroupScore(name, len(members), resistance, confidence, suppressed=False)
-
-
-def overall(
-    survey: Survey, responses: Sequence[Response], threshold: int | None = None
-) -> GroupScore:
-    """Indices over everyone who gave a score, suppressed when fewer than the threshold did."""
-    scored = _scored(survey, responses)
-    limit = _threshold(threshold, survey.anonymity.scores)
-    return _group_score(survey, "everyone", scored, hide=len(scored) < limit)
-
-
-def breakdown(
-    survey: Survey,
-    responses: Sequence[Response],
-    by: str = "department",
-    threshold: int | None = None,
-) -> list[GroupScore]:
-    """Indices per value of attribute `by`, sorted by group name, with small groups suppressed.
-
-    Groups with fewer than `threshold` scored respondents (default: the survey's
-    `anonymity.scores`; it can be raised, never lowered) are suppressed. When exactly
-    one group is suppressed, the smallest visible group is suppressed too, so the
-    hidden one cannot be worked out from the overall figure by subtraction. Ties for
-    smallest go to the first group name in sort order: one extra group is enough, since
-    subtraction then only yields the two groups' combined score. With two or more
-    groups suppressed, nothing more is hidden. Respondents without the attribute form
-    the group NOT_RECORDED.
-    """
-    limit = _threshold(threshold, survey.anonymity.scores)
-    groups = _groups(_scored(survey, responses), by)
-    hidden = {name for name, members in groups.items() if len(members) < limit}
-    if len(hidden) == 1:
-        visible = sorted(
-            (len(members), name) for name, members in groups.items() if name not in hidden
-        )
-        if visible:
-            hidden.add(visible[0][1])
+def text_answers(survey: Survey, response: Response) -> list[str]:
+    """A response's non-blank text answers, stripped."""
     return [
-        _group_score(survey, name, members, hide=name in hidden)
-        for name, members in sorted(groups.items())
-    ]
-
-
-def allowed_comments(
-    survey: Survey,
-    responses: Sequence[Response],
-    by: str | None = None,
-    threshold: int | None = None,
-    rng: random.Random | None = None,
-) -> list[str]:
-    """Text answers that may be shown: bare strings, shuffled so order cannot date them.
-
-    Args:
-        by: attribute to group on; comments come only from groups with at least
-            `threshold` respondents. Without it, all comments or none, by the total.
-        threshold: default the survey's `anonymity.comments`; it can be raised, never lowered.
-        rng: shuffles the comments; pass a seeded `random.Random` for a repeatable order.
-    """
-    limit = _threshold(threshold, survey.anonymity.comments)
-    if by is None:
-        released = list(responses) if len(responses) >= limit else []
-    else:
-        released = [
-            response
-            for members in _groups(responses, by).values()
-            if len(members) >= limit
-            for response in members
-        ]
-    text_ids = [question.id for question in survey.questions if question.type == "text"]
-    comments = [
         answer.strip()
-        for response in released
-        for question_id in text_ids
-        if isinstance(answer := response.answers.get(question_id), str) and answer.strip()
+        for question in survey.questions
+        if question.type == "text"
+        and isinstance(answer := response.answers.get(question.id), str)
+        and answer.strip()
     ]
-    (rng or random.Random()).shuffle(comments)
-    return comments
 
 
 def participation(invited: int, answered: int) -> float:

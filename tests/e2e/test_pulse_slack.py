@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import textwrap
 import time
@@ -329,14 +330,7 @@ def test_a_submit_closes_the_modal_stores_one_anonymous_row_and_thanks_in_place(
     assert not action_ids(blocks_of(thanks))  # the button is gone from the DM
 
     [row] = response_rows(pulse.container)
-    assert set(row) == {
-        "id",
-        "run_id",
-        "respondent_key",
-        "answers",
-        "attributes",
-        "submitted_at",
-    }
+    assert set(row) == {"id", "run_id", "respondent_key", "answers", "attributes"}  # no time
     stored = json.dumps({k: str(v) for k, v in row.items()})
     for secret in (*USERS, *NAMES, *EMAILS):
         assert secret not in stored
@@ -345,11 +339,13 @@ def test_a_submit_closes_the_modal_stores_one_anonymous_row_and_thanks_in_place(
     assert response.answers == expected
     assert response.attributes == {"department": "Finance"}
     assert response.respondent_key == pulse.container.survey_runs.respondent_key(run.id, "U1")
-    assert as_utc(response.submitted_at).time() == dt.time(0)  # the day only, not the moment
 
-    answered = {i.user_id: i.answered_at for i in rows(pulse.container, SurveyInvitation)}
-    assert answered.pop("U1") is not None
-    assert set(answered.values()) == {None}
+    # The invitations do not say who answered: U1's row looks like everyone else's.
+    invited = [
+        {k: v for k, v in vars(i).items() if k not in {"id", "user_id", "_sa_instance_state"}}
+        for i in rows(pulse.container, SurveyInvitation)
+    ]
+    assert len(invited) == len(USERS) and all(row == invited[0] for row in invited)
     assert pulse.container.survey_runs.status(run.id)["answered"] == 1
     settle()
     assert len(slack.calls_to("chat.update")) == 1
@@ -413,20 +409,22 @@ def test_a_submit_by_someone_not_invited_is_refused_in_the_modal(pulse, slack):
 
 
 def test_the_database_does_not_tell_who_gave_which_response(pulse, slack):
-    """Invitations keep only the day someone answered, so the order of answers is not a key."""
+    """Once the run closed: no invitation, no key, and rows not in the order of answering."""
     run = send_now(pulse)
     answered_in = ["U4", "U2", "U6", "U1", "U5", "U3"]  # not the order they were invited in
     wrote = {user: f"Note {n}" for n, user in enumerate(answered_in)}
     for user in answered_in:
         answer(pulse, run.id, user, _answers(STEADY, wrote[user]))
+    pulse.container.pulse_planner.runs.close_due(as_utc(run.closes_at))
     with pulse.container.engine.connect() as connection:
-        stored = connection.execute(text("SELECT answers FROM survey_responses")).scalars()
-        notes = [(json.loads(a) if isinstance(a, str) else a)["comment"] for a in stored]
-        by_time = connection.execute(
-            text("SELECT user_id FROM survey_invitations ORDER BY answered_at, id")
-        ).scalars()
-        guessed = dict(zip(by_time, notes, strict=True))
-    assert guessed != wrote
+        stored = connection.execute(
+            text("SELECT answers, respondent_key FROM survey_responses ORDER BY rowid")
+        ).all()
+        invitations = connection.execute(text("SELECT count(*) FROM survey_invitations")).scalar()
+    notes = [(json.loads(a) if isinstance(a, str) else a)["comment"] for a, _ in stored]
+    assert sorted(notes) == sorted(wrote.values())
+    assert notes != [wrote[user] for user in answered_in]
+    assert invitations == 0 and {key for _, key in stored} == {None}
 
 
 # -- 4 and 5. after the run closed -------------------------------------------------------
@@ -445,7 +443,7 @@ def test_a_submit_after_the_run_closed_is_refused_in_the_modal_and_not_stored(pu
     assert f"closed on {closed_at:%A %d %B %Y}" in error
     settle()
     assert not rows(pulse.container, SurveyResponse)
-    assert {i.answered_at for i in rows(pulse.container, SurveyInvitation)} == {None}
+    assert pulse.container.survey_runs.status(run.id)["answered"] == 0
     assert not slack.calls_to("chat.update")
 
 
@@ -524,9 +522,48 @@ def _five_answers(bot, run_id: int) -> None:
         answer(bot, run_id, user, _answers(STEADY, f"Comment from {user}"))
 
 
+def _close(bot, run) -> None:
+    assert bot.container.survey_runs.close_due(as_utc(run.closes_at))
+
+
+def _results(bot, words: str) -> str:
+    """`/pulse <words>`: the report DMed to HR."""
+    seen = len(bot.slack.calls_to("chat.postMessage"))
+    assert pulse_command(bot, words) == (200, "Working on it…")
+    bot.slack.wait_for("chat.postEphemeral", len(ephemerals(bot.slack)) + 1)
+    return bot.slack.wait_for("chat.postMessage", seen + 1)[seen].params["text"]
+
+
+def _export(bot, words: str) -> str:
+    seen = len(bot.slack.calls_to("files.completeUploadExternal"))
+    assert pulse_command(bot, words) == (200, "Working on it…")
+    complete = bot.slack.wait_for("files.completeUploadExternal", seen + 1)[seen]
+    [file_id] = [f["id"] for f in complete.params["files"]]
+    return bot.slack.state.uploads[file_id].decode("utf-8")
+
+
+def test_open_run_results_do_not_move_per_respondent(pulse, slack):
+    """Ask, let one more person answer, ask again: only the count of answers moved."""
+    run = send_now(pulse)
+    for user in USERS[:4]:
+        answer(pulse, run.id, user, _answers(STEADY))
+    before = (_results(pulse, f"results {SURVEY}"), _export(pulse, f"export {SURVEY}"))
+    answer(pulse, run.id, USERS[4], _answers(STRUGGLING, "Only I would write this"))
+    after = (_results(pulse, f"results {SURVEY}"), _export(pulse, f"export {SURVEY}"))
+
+    assert after != before
+    assert [re.sub(r"\d+", "#", a) for a in after] == [re.sub(r"\d+", "#", b) for b in before]
+    said = after[0]
+    assert f"Participation so far: 5 of {len(USERS)} invited" in said
+    assert "Full results when the run closes on" in said
+    assert "index" not in said and "Only I would" not in said
+    assert after[1].startswith("status,invited,answered,closes_at\nopen,6,5,")
+
+
 def test_pulse_results_dms_hr_the_report_and_a_trend_chart(pulse, slack):
     run = send_now(pulse)
     _five_answers(pulse, run.id)
+    _close(pulse, run)
     posts_before = len(slack.calls_to("chat.postMessage"))
 
     status, body = pulse_command(pulse, f"results {SURVEY}")
@@ -545,7 +582,7 @@ def test_pulse_results_dms_hr_the_report_and_a_trend_chart(pulse, slack):
     assert "Confidence index: 75.0 / 100" in said
     for secret in (*USERS, *NAMES):
         assert secret not in said
-    assert "Comment from" not in said  # comments need groups of ten
+    assert "Comment from" not in said  # comments need ten answers in the run
 
     [get_url] = slack.calls_to("files.getUploadURLExternal")
     assert get_url.params["filename"] == f"{SURVEY}-trend.png"
@@ -559,6 +596,8 @@ def test_pulse_results_dms_hr_the_report_and_a_trend_chart(pulse, slack):
 def test_pulse_export_uploads_aggregates_without_ids_or_per_person_rows(pulse, slack):
     run = send_now(pulse)
     _five_answers(pulse, run.id)
+    keys = [r.respondent_key for r in rows(pulse.container, SurveyResponse)]
+    _close(pulse, run)
 
     assert pulse_command(pulse, f"export {SURVEY}") == (200, "Working on it…")
     [complete] = slack.wait_for("files.completeUploadExternal")
@@ -573,8 +612,8 @@ def test_pulse_export_uploads_aggregates_without_ids_or_per_person_rows(pulse, s
     lines = csv_text.strip().splitlines()
     assert lines[0] == "department,respondents,resistance_index,confidence_index"
     assert lines[1] == "(everyone),5,12.5,75.0"
-    assert sorted(lines[2:]) == ["Finance,<5,,", "Operations,<5,,"]  # 3 and 2: both hidden
-    keys = [r.respondent_key for r in rows(pulse.container, SurveyResponse)]
+    # 3 and 2: one block of 5, so both hidden; the sealed run no longer knows their sizes.
+    assert sorted(lines[2:]) == ["Finance,hidden,,", "Operations,hidden,,"]
     for secret in (*USERS, *NAMES, *EMAILS, *keys, "Comment from"):
         assert secret not in csv_text
 

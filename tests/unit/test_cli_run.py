@@ -16,6 +16,7 @@ CHAT_BANNER = "ask about the change programme"
 BOT_TOKEN = {"SLACK_BOT_TOKEN": "xoxb-test"}
 APP_TOKEN = {"SLACK_APP_TOKEN": "xapp-test"}
 SIGNING_SECRET = {"SLACK_SIGNING_SECRET": "s3cret"}
+SURVEY_SECRET = {"CHANGEBOT_SURVEY_SECRET": "0123456789abcdef" * 4}
 
 
 def flat(text: str) -> str:
@@ -162,7 +163,7 @@ def test_run_accepts_the_changebot_prefixed_token_names(cli):
 
 
 def test_run_http_with_token_and_secret_serves_http_on_the_configured_port(cli):
-    result = cli("run", "--http", env=BOT_TOKEN | SIGNING_SECRET)
+    result = cli("run", "--http", env=BOT_TOKEN | SIGNING_SECRET | SURVEY_SECRET)
     assert result.exit_code == 0, result.output
     ((container, port, _),) = cli.http
     assert port == 3000
@@ -172,10 +173,29 @@ def test_run_http_with_token_and_secret_serves_http_on_the_configured_port(cli):
 
 
 def test_run_http_port_option_and_setting(cli):
-    env = BOT_TOKEN | SIGNING_SECRET | {"CHANGEBOT_HTTP_PORT": "4000"}
+    env = BOT_TOKEN | SIGNING_SECRET | SURVEY_SECRET | {"CHANGEBOT_HTTP_PORT": "4000"}
     assert cli("run", "--http", env=env).exit_code == 0
     assert cli("run", "--http", "--port", "8080", env=env).exit_code == 0
     assert [port for _, port, _ in cli.http] == [4000, 8080]
+
+
+def test_run_http_without_a_survey_secret_refuses_to_start(cli, tmp_path):
+    """Replicas each generating a secret would each key respondents differently."""
+    result = cli("run", "--http", env=BOT_TOKEN | SIGNING_SECRET)
+    assert result.exit_code == 2
+    err = flat(result.stderr)
+    assert "CHANGEBOT_SURVEY_SECRET is not set" in err
+    assert "every replica" in err
+    assert 'python -c "import secrets; print(secrets.token_hex(32))"' in err
+    assert cli.http == []
+    assert not (tmp_path / "data" / "survey-secret").exists()
+
+
+def test_socket_mode_still_generates_the_survey_secret_in_the_data_dir(cli, tmp_path):
+    assert cli("run", env=BOT_TOKEN | APP_TOKEN).exit_code == 0
+    (container,) = cli.socket_mode
+    assert len(container.survey_secret) == 64
+    assert (tmp_path / "data" / "survey-secret").exists()
 
 
 def test_run_with_an_index_from_another_model_exits_2_with_the_message(cli):

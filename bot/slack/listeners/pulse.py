@@ -75,14 +75,22 @@ def pulse_results(container, client, user_id, words) -> str:
     if survey is None:
         return missing
     runs = container.survey_runs
-    run = runs.open_run(survey.id) or runs.latest_closed_run(survey.id)
-    if run is None:
+    # An open run shows participation only (its figures would move with each answer);
+    # the full report is the latest closed run's.
+    shown = [run for run in (runs.open_run(survey.id), runs.latest_closed_run(survey.id)) if run]
+    if not shown:
         return f"{escape(survey.title)} has not run yet."
-    previous = runs.previous_closed_run(survey.id, run.id)
-    report = load_report(runs, survey, run, by=by, previous_run=previous)
-    history = [(r, load_report(runs, survey, r, with_comments=False)) for r in runs.runs(survey.id)]
+    texts = []
+    for run in shown:
+        previous = runs.previous_closed_run(survey.id, run.id)
+        texts.append(render_text(load_report(runs, survey, run, by=by, previous_run=previous)))
+    history = [
+        (r, load_report(runs, survey, r, with_comments=False))
+        for r in runs.runs(survey.id)
+        if r.status == "closed"
+    ]
     channel = open_dm(client, user_id)
-    client.chat_postMessage(channel=channel, **kit.report_message(render_text(report)))
+    client.chat_postMessage(channel=channel, **kit.report_message("\n".join(texts)))
     points = trend(survey.id, history)
     if points:
         client.files_upload_v2(

@@ -190,13 +190,13 @@ def test_report_shows_the_latest_closed_run_with_changes_and_alerts(cli, reporte
     # everyone: resistance (3*4 + 3*1 + 5) / 7 = 20/7 -> 46.4; before (3*2 + 3*1) / 6 -> 12.5
     assert "Resistance index: 46.4 / 100 (+33.9 since 2026-03-02)" in out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:2] == "  "}
-    # Only Sales is under 3, so the smallest other group is hidden too: Data and Ops tie
-    # at 3 and Data comes first by name.
-    assert rows["Data"] == ["3", "—", "—"]
+    # Only Sales is under 3, so it is merged with the smallest other group: Data and Ops
+    # tie at 3 and Data comes first by name. The sealed run no longer knows Sales' size.
+    assert rows["Data"] == ["hidden", "—", "—"]
     assert rows["Ops"] == ["3", "0.0", "100.0"]
-    assert rows["Sales"] == ["<3", "—", "—"]
-    assert "Comment sentiment:" in out and "(of 3 comments)" in out
-    assert "sales note" not in out
+    assert rows["Sales"] == ["hidden", "—", "—"]
+    # 7 responses >= 3: every comment of the run, never per group.
+    assert "Comment sentiment:" in out and "(of 4 comments)" in out
     assert "Alerts:\n  ! Resistance rose 33.9 points overall (12.5 → 46.4)." in out
 
 
@@ -206,9 +206,9 @@ def test_report_as_csv(cli, reported):
     assert result.stdout == (
         "team,respondents,resistance_index,confidence_index\n"
         "(everyone),7,46.4,64.3\n"
-        "Data-t,3,,\n"
+        "Data-t,hidden,,\n"
         "Ops-t,3,0.0,100.0\n"
-        "Sales-t,<3,,\n"
+        "Sales-t,hidden,,\n"
     )
 
 
@@ -222,14 +222,19 @@ def test_report_alerts_on_a_group_and_on_participation(cli):
     assert "  ! Resistance in department Ops rose 50.0 points (0.0 → 50.0)." in result.stdout
 
 
-def test_report_falls_back_to_the_open_run(cli):
+def test_report_on_an_open_run_gives_participation_only(cli):
     write(cli.surveys_dir / "pulse.yaml", PULSE_YAML)
     run = cli.run(dt.date(2026, 3, 2), PREVIOUS, close=False)
     result = cli("report", "pulse", "--by", "location")
     assert result.exit_code == 0, result.output
     assert f"run {run.id}, due 2026-03-02, open" in result.stdout
-    assert "  location" in result.stdout and "(not recorded)" in result.stdout
-    assert "This run is still open: the figures will change." in result.stdout
+    assert "Participation so far: 6 of 8 invited (75%)" in result.stdout
+    assert "Full results when the run closes on Friday 06 March 2026 08:00 UTC" in result.stdout
+    assert "index" not in result.stdout and "location" not in result.stdout
+    as_csv = cli("report", "pulse", "--csv")
+    assert (
+        as_csv.stdout == "status,invited,answered,closes_at\nopen,8,6,2026-03-06T08:00:00+00:00\n"
+    )
 
 
 def test_report_writes_a_trend_chart(cli, reported, tmp_path):

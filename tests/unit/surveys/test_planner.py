@@ -98,10 +98,11 @@ def test_local_send_time_follows_daylight_saving(day, tz, expected):
 
 
 def test_each_recipient_gets_the_survey_at_nine_in_their_own_zone_across_dst(world):
+    times = {}
     for monday in (dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 3, 30)):
         world.clock_.now = dt.datetime.combine(monday, dt.time(0, 0), tzinfo=dt.UTC)
         world.tick()
-    times = send_times(world)
+        times |= send_times(world)  # a closed run's queue is forgotten: read it while open
     by_user = {}
     for (_campaign, user), at in times.items():
         by_user.setdefault(user, []).append(at)
@@ -174,3 +175,58 @@ def test_reminders_go_half_way_only_to_people_who_have_not_answered(world, surve
     assert world.tick()["reminded"] == 0  # once
     reminders = [key for key in send_times(world) if key[0].endswith("-reminder")]
     assert reminders == [(f"pulse-{run.id}-reminder", "UNYC")]
+
+
+def test_someone_added_to_the_audience_after_the_run_started_is_not_queued(world, survey):
+    audience = list(PEOPLE)
+    world.audience = lambda s: audience
+    world.clock_.now = utc(2026, 3, 2, 6, 0)
+    assert world.tick()["created"] == 1
+    audience.append(Recipient("ULATE", "UTC"))  # joins (or is synced) the same morning
+    world.clock_.now = utc(2026, 3, 2, 7, 0)
+    world.tick()
+    assert {user for _, user in send_times(world)} == {"UAMS", "UNYC"}
+
+
+def test_an_answer_is_accepted_iff_an_invitation_was_sent(world, survey):
+    """Queued without an invitation, a late joiner's answer was refused as "not invited"."""
+    from bot.surveys.runs import NotInvited
+
+    audience = list(PEOPLE)
+    world.audience = lambda s: audience
+    world.clock_.now = utc(2026, 3, 2, 6, 0)
+    world.tick()
+    audience.append(Recipient("ULATE", "UTC"))
+    world.clock_.now = utc(2026, 3, 2, 7, 0)
+    world.tick()
+    run = world.runs.find_run(survey.id, dt.date(2026, 3, 2))
+    queued = {user for campaign, user in send_times(world) if campaign == f"pulse-{run.id}"}
+    for user in ["UAMS", "UNYC", "ULATE"]:
+        try:
+            world.runs.submit(run.id, user, {"confident": 4}, {}, survey=survey)
+            accepted = True
+        except NotInvited:
+            accepted = False
+        assert accepted == (user in queued), user
+
+
+def test_a_closed_runs_queue_and_reminders_are_forgotten(world, survey):
+    """Who was sent the DM, and who was reminded (= had not answered), is gone at close."""
+    world.clock_.now = utc(2026, 3, 2, 6, 0)
+    world.tick()
+    run = world.runs.find_run(survey.id, dt.date(2026, 3, 2))
+    for person in PEOPLE:
+        world.runs.mark_delivered(run.id, person.user_id)
+    world.clock_.now = run.opens_at + (run.closes_at - run.opens_at) / 2 + dt.timedelta(hours=1)
+    world.tick()
+    with world.sessions_.begin() as session:
+        for row in session.scalars(select(OutboxMessage)):
+            row.status = "sent"
+    assert {campaign for campaign, _ in send_times(world)} == {
+        f"pulse-{run.id}",
+        f"pulse-{run.id}-reminder",
+    }
+    world.clock_.now = utc(2026, 3, 8, 0, 0)
+    assert world.tick()["closed"] == 1
+    assert send_times(world) == {}
+    assert world.runs.participation(run.id) == (2, 0)

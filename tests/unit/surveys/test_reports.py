@@ -69,8 +69,9 @@ def people(department: str, n: int, comments: list[str] = (), **answers) -> list
 #   Sales (2): resistance (5 + (6-1)) / 2 = 5 -> 100;  confidence 1 + 0 = 1 -> 0
 #   everyone (9): resistance (4*4 + 3*2 + 2*5) / 9 = 32/9 -> 63.89; confidence 29/9 -> 55.56
 #   awareness (4*4 + 3*5 + 2*3) / 9 = 37/9 = 4.11; knowledge (4*2 + 3*3 + 2*1) / 9 = 19/9 = 2.11
-# Sales (2) is under the threshold of 3 and alone, so the smallest other group (Ops) is
-# hidden too. Only Data (4) reaches the comment threshold of 4.
+# Sales (2) is under the threshold of 3, so it is merged with the smallest other
+# department (Ops) into one block: both are hidden. The run has 9 responses, at least the
+# comment threshold of 4, so every comment is released (never per group).
 CURRENT = [
     *people(
         "Data",
@@ -156,28 +157,28 @@ def test_report_figures_worked_out_by_hand():
     assert (report.invited, report.answered) == (12, 9)
 
 
-def test_small_groups_are_hidden_and_one_more_when_only_one_is():
+def test_a_small_group_is_hidden_with_the_group_it_was_merged_with():
     report, _ = reports()
     assert report.groups == [
         GroupScore("Data", 4, 75.0, 50.0, suppressed=False),
-        GroupScore("Ops", 3, None, None, suppressed=True),  # hidden so Sales cannot be derived
-        GroupScore("Sales", 2, None, None, suppressed=True),
+        GroupScore("Ops", None, None, None, suppressed=True),  # merged with Sales: hidden
+        GroupScore("Sales", None, None, None, suppressed=True, small=True),
     ]
 
 
-def test_only_comments_from_large_enough_groups_are_released_with_counts_of_sentiment():
+def test_all_comments_of_the_run_are_released_with_counts_of_sentiment():
     report, _ = reports()
-    assert sorted(report.comments) == ["The registry is a game changer", "Training felt rushed"]
-    assert report.sentiment == {"negative": 1, "neutral": 0, "positive": 1}
+    assert sorted(report.comments) == sorted(LABELS)
+    assert report.sentiment == {"negative": 3, "neutral": 0, "positive": 1}
 
 
-def test_no_comments_or_sentiment_from_groups_below_the_comment_threshold():
+def test_no_comments_or_sentiment_when_the_run_is_below_the_comment_threshold():
     analyzer = FakeAnalyzer()
-    small = build_report(SURVEY, RUN, CURRENT[4:], analyzer=analyzer)  # Ops 3 + Sales 2
-    assert small.respondents >= SURVEY.anonymity.comments  # enough in total, not per group
+    small = build_report(SURVEY, RUN, CURRENT[4:7], analyzer=analyzer)  # 3 of Ops
+    assert small.respondents < SURVEY.anonymity.comments
     assert small.sentiment is None and small.comments == []
     assert analyzer.seen == []  # not even labelled
-    assert "Comments are shown only for groups of 4 or more" in render_text(small)
+    assert "Comments are shown only when 4 or more people answered the run" in render_text(small)
 
 
 def test_everything_is_hidden_when_too_few_answered():
@@ -185,7 +186,7 @@ def test_everything_is_hidden_when_too_few_answered():
     assert report.overall == GroupScore("everyone", 2, None, None, suppressed=True)
     assert report.resistance is None and report.barrier is None
     assert set(report.stages.values()) == {None}
-    assert report.groups == [GroupScore("Sales", 2, None, None, suppressed=True)]
+    assert report.groups == [GroupScore("Sales", None, None, None, suppressed=True, small=True)]
     text = render_text(report)
     assert "Fewer than 3 people gave scores" in text and "100.0" not in text
 
@@ -197,12 +198,11 @@ def test_text_report_shows_the_figures_and_nothing_hidden():
     assert "Resistance index: 63.9 / 100 (+22.2 since 2026-03-02)" in text
     assert "Confidence index: 55.6 / 100 (-22.2 since 2026-03-02)" in text
     assert "Barrier point: knowledge" in text
-    assert "Comment sentiment: 1 negative, 0 neutral, 1 positive (of 2 comments)" in text
+    assert "Comment sentiment: 3 negative, 0 neutral, 1 positive (of 4 comments)" in text
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line[:2] == "  "}
     assert rows["Data"] == ["4", "75.0", "50.0"]
-    assert rows["Ops"] == ["3", "—", "—"]
+    assert rows["Ops"] == ["hidden", "—", "—"]  # 3, but a hidden group's size is not given
     assert rows["Sales"] == ["<3", "—", "—"]
-    assert "remark" not in text  # comments of small groups
     assert "25.0" not in text and "100.0" not in text and "0.0 " not in text
 
 
@@ -213,7 +213,7 @@ def test_csv_export_holds_aggregates_only():
         "department,respondents,resistance_index,confidence_index\n"
         "(everyone),9,63.9,55.6\n"
         "Data,4,75.0,50.0\n"
-        "Ops,3,,\n"
+        "Ops,hidden,,\n"
         "Sales,<3,,\n"
     )
     rows = list(csv.reader(io.StringIO(exported)))
@@ -301,18 +301,21 @@ def test_trend_chart_is_a_png(points):
 
 
 # -- the database path gives the same report ------------------------------------------------
-def store(runs: SurveyRuns, survey: Survey, day: dt.date, responses: list[Response]) -> Run:
-    users = [f"U{day:%m%d}{i:04d}" for i in range(len(responses) + 3)]  # 3 never answer
+def store(
+    runs: SurveyRuns, survey: Survey, day: dt.date, responses: list[Response], close=True
+) -> Run:
+    """A run with these responses (3 invited people never answer), closed and sealed."""
+    users = [f"U{day:%m%d}{i:04d}" for i in range(len(responses) + 3)]
+    closes = dt.datetime.combine(day, dt.time(), UTC) + dt.timedelta(days=5)
     run, _ = runs.create_run(
-        survey,
-        day,
-        users,
-        opens_at=dt.datetime.combine(day, dt.time(), UTC),
-        closes_at=dt.datetime.combine(day, dt.time(), UTC) + dt.timedelta(days=5),
+        survey, day, users, opens_at=dt.datetime.combine(day, dt.time(), UTC), closes_at=closes
     )
     for user, response in zip(users, responses, strict=False):
         runs.submit(run.id, user, response.answers, response.attributes, survey=survey)
-    return run
+    if close:
+        runs.close_due(closes)
+        assert runs.seal(run.id, survey=survey)
+    return runs.get_run(run.id)
 
 
 @pytest.fixture
@@ -384,15 +387,22 @@ def test_the_database_report_matches_scoring_on_messy_data(runs):
                 answers={k: v for k, v in answers.items() if v is not None}, attributes=attributes
             )
         )
-    run = store(runs, survey, dt.date(2026, 3, 2), responses)
+    run = store(runs, survey, dt.date(2026, 3, 2), responses, close=False)
     stored = runs.responses(run.id)
     assert sorted(map(repr, stored)) == sorted(
         repr(Response(r.answers, {k: v for k, v in r.attributes.items() if v})) for r in responses
     )
+    participation = runs.participation(run.id)
+    runs.close_due(run.closes_at)
+    assert runs.seal(run.id, survey=survey)
+    run = runs.get_run(run.id)
     expected = build_report(
-        survey, run, stored, analyzer=FakeAnalyzer(), participation=runs.participation(run.id)
+        survey, run, stored, analyzer=FakeAnalyzer(), participation=participation
     )
     assert any(group.suppressed for group in expected.groups)
     assert any(not group.suppressed for group in expected.groups)
     assert expected.comments
+    # The sealed run (labels widened to blocks, rows rewritten) publishes the same.
     same(load_report(runs, survey, run, analyzer=FakeAnalyzer()), expected)
+    same(build_report(survey, run, runs.responses(run.id), analyzer=FakeAnalyzer(),
+                      participation=participation), expected)  # fmt: skip

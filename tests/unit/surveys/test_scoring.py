@@ -11,16 +11,14 @@ from bot.surveys.scoring import (
     NOT_RECORDED,
     GroupScore,
     Response,
-    allowed_comments,
     barrier_point,
-    breakdown,
     dimension_means,
     index_0_100,
     item_score,
-    overall,
     participation,
     stage_profile,
 )
+from bot.surveys.suppression import allowed_comments, breakdown, overall
 
 
 def question(qid: str, kind: str, dimension: str | None, reverse: bool = False) -> dict:
@@ -200,7 +198,9 @@ def test_breakdown_suppression(sizes, hidden):
 
     assert shown(groups) == {name: name in hidden for name in sorted(sizes)}
     for group in groups:
-        assert group.n == sizes[group.name]
+        # A hidden group's size is not given, only whether it is below the threshold.
+        assert group.n == (None if group.suppressed else sizes[group.name])
+        assert group.small == (sizes[group.name] < 5)
         assert (group.resistance is None) == group.suppressed
         assert (group.confidence is None) == group.suppressed
 
@@ -243,14 +243,13 @@ def test_comments_overall_need_the_threshold_of_respondents(n, released):
     assert len(allowed_comments(SURVEY, commenters("Data", n), threshold=10)) == released
 
 
-def test_comments_by_group_come_only_from_groups_large_enough():
-    responses = commenters("Data", 10) + commenters("Ops", 9) + commenters("Sales", 11)
+def test_comments_come_from_the_whole_run_never_per_group():
+    """Per group large enough, department minus team was one person's comment (issue 9)."""
+    responses = commenters("Data", 10) + commenters("Ops", 1) + commenters("Sales", 11)
 
-    comments = allowed_comments(SURVEY, responses, by="department", rng=random.Random(1))
+    comments = allowed_comments(SURVEY, responses, rng=random.Random(1))
 
-    assert sorted(comments) == sorted(
-        [f"Data comment {i}" for i in range(10)] + [f"Sales comment {i}" for i in range(11)]
-    )
+    assert sorted(comments) == sorted(r.answers["comment"] for r in responses)
 
 
 def test_comments_are_bare_text_without_blanks_or_choice_answers():

@@ -1,15 +1,15 @@
 """web console: sign-in links, sessions, the sign-in audit; the ingest log
 
-Revision ID: 0009_console_signin_ingest_log
-Revises: 0008_leases_index_generations
+Revision ID: 0010_console_signin_ingest_log
+Revises: 0009_forget_answer_times
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_console_signin_ingest_log"
-down_revision = "0008_leases_index_generations"
+revision = "0010_console_signin_ingest_log"
+down_revision = "0009_forget_answer_times"
 branch_labels = None
 depends_on = None
 
