@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from bot.surveys.suppression import (
 
 GROUPINGS = ATTRIBUTES  # department, team, location
 CACHED_REPORTS = 64
+OPEN_COUNTS_FOR = 60.0  # seconds an open run's participation figures are reused
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class PulseOverview:
         self.min_participation = min_participation
         self._rng = rng
         self._cache: OrderedDict[tuple, tuple] = OrderedDict()
+        self._counts: dict[tuple, tuple[tuple[int, int], float]] = {}
         self._lock = Lock()
 
     def surveys(self) -> list[Survey]:
@@ -220,15 +223,17 @@ class PulseOverview:
 
     # -- reports, cached for closed runs ----------------------------------------------------
     def _participation(self, run: Run) -> tuple[int, int]:
-        if run.status != CLOSED:
-            return self.runs.participation(run.id)
+        """(invited, answered): kept for a closed run, at most OPEN_COUNTS_FOR old for an
+        open one (counting who answered an open run hashes every invitation)."""
         key = ("participation", run.id)
+        now = time.monotonic()
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            found = self._counts.get(key)
+        if found is not None and (run.status == CLOSED or now - found[1] < OPEN_COUNTS_FOR):
+            return found[0]
         counts = self.runs.participation(run.id)
         with self._lock:
-            self._cache[key] = counts
+            self._counts[key] = (counts, now)
         return counts
 
     def _report(self, survey: Survey, run: Run, by: str, *, full: bool, previous=None):
