@@ -529,15 +529,18 @@ def _close(bot, run) -> None:
 def _results(bot, words: str) -> str:
     """`/pulse <words>`: the report DMed to HR."""
     seen = len(bot.slack.calls_to("chat.postMessage"))
+    told = len(ephemerals(bot.slack))  # counted before the command: its ephemeral may come first
     assert pulse_command(bot, words) == (200, "Working on it…")
-    bot.slack.wait_for("chat.postEphemeral", len(ephemerals(bot.slack)) + 1)
+    bot.slack.wait_for("chat.postEphemeral", told + 1)
     return bot.slack.wait_for("chat.postMessage", seen + 1)[seen].params["text"]
 
 
 def _export(bot, words: str) -> str:
     seen = len(bot.slack.calls_to("files.completeUploadExternal"))
+    told = len(ephemerals(bot.slack))
     assert pulse_command(bot, words) == (200, "Working on it…")
     complete = bot.slack.wait_for("files.completeUploadExternal", seen + 1)[seen]
+    bot.slack.wait_for("chat.postEphemeral", told + 1)  # the export is finished, not in flight
     [file_id] = [f["id"] for f in complete.params["files"]]
     return bot.slack.state.uploads[file_id].decode("utf-8")
 
