@@ -504,6 +504,12 @@ class Container:
         )
 
     @cached_property
+    def agent_view(self):
+        from bot.questions.agent_view import AgentView
+
+        return AgentView(session_factory=self.session_factory)
+
+    @cached_property
     def ingest_log(self):
         from bot.knowledge.ingest_log import IngestLog
 

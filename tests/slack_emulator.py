@@ -591,7 +591,39 @@ class SlackEmulator:
 
     def _m_assistant_threads_setStatus(self, params: dict) -> dict:
         """Assistant calls have no state worth keeping; tests check them through ``calls``."""
+        if "loading_messages" in params and not isinstance(params["loading_messages"], list):
+            raise SlackError("invalid_arguments")
         return {}
+
+    # Streaming (chat.startStream / appendStream / stopStream): a message whose text grows;
+    # Slack refuses appends to a stream that was stopped, and a stream needs a thread.
+    def _m_chat_startStream(self, params: dict) -> dict:
+        channel = self._channel(params, posting=True)
+        if not params.get("thread_ts"):
+            raise SlackError("invalid_arguments")
+        text = params.get("markdown_text") or ""
+        message = self._store_message(channel, {"thread_ts": params["thread_ts"]}, text=text)
+        message["streaming"] = True
+        return {"channel": channel, "ts": message["ts"]}
+
+    def _m_chat_appendStream(self, params: dict) -> dict:
+        channel = self._channel(params)
+        message = self._find(channel, params.get("ts"))
+        if not message.get("streaming"):
+            raise SlackError("message_not_in_streaming_state")
+        message["text"] += params.get("markdown_text") or ""
+        return {"channel": channel, "ts": message["ts"]}
+
+    def _m_chat_stopStream(self, params: dict) -> dict:
+        channel = self._channel(params)
+        message = self._find(channel, params.get("ts"))
+        if not message.get("streaming"):
+            raise SlackError("message_not_in_streaming_state")
+        message["text"] += params.get("markdown_text") or ""
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        message["streaming"] = False
+        return {"channel": channel, "ts": message["ts"], "message": dict(message)}
 
     _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
     _m_assistant_threads_setTitle = _m_assistant_threads_setStatus

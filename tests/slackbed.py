@@ -182,6 +182,28 @@ def app_home_opened_event(*, user: str = "U1", event_id: str | None = None) -> d
     return payload
 
 
+def messages_tab_opened_event(*, user: str = "U1", event_id: str | None = None) -> dict:
+    """`app_home_opened` for the Messages tab: the agent view's "the DM was opened"."""
+    payload = app_home_opened_event(user=user, event_id=event_id)
+    payload["event"].update(tab="messages", channel="D111")
+    return payload
+
+
+def app_context_changed_event(
+    entities: list[dict], *, user: str = "U1", event_id: str | None = None
+) -> dict:
+    """`app_context_changed` (agent view): what the person is looking at, as Slack's reference
+    shows it (docs.slack.dev/reference/events/app_context_changed)."""
+    payload = app_home_opened_event(user=user, event_id=event_id)
+    payload["event"] = {
+        "type": "app_context_changed",
+        "user": user,
+        "context": {"entities": entities} if entities else {},
+        "event_ts": next_ts(),
+    }
+    return payload
+
+
 def assistant_thread_started_event(
     *,
     user: str = "U1",

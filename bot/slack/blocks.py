@@ -12,8 +12,9 @@ __all__ = ["escape"]  # listeners import the one escaping helper from here too
 
 SECTION_LIMIT = 2900  # Slack's section text limit is 3000 characters
 
-HELPFUL = "feedback_helpful"
+HELPFUL = "feedback_helpful"  # the 👍/👎 buttons of answers posted before feedback_buttons
 NOT_HELPFUL = "feedback_not_helpful"
+FEEDBACK = "answer_feedback"  # Slack's native feedback_buttons element on every answer
 ESCALATE = "escalate"
 SHARE = "share_to_channel"
 MARK_ANSWERED = "mark_answered"
@@ -82,17 +83,47 @@ def answer_blocks(
         lines = "\n".join(source_line(s) for s in answer.sources)
         blocks.append(_context(_clip(f"*{label}*\n{lines}", 2900)))
     value = str(interaction_id)
-    escalate = _button("Ask the change team", ESCALATE, value, style="primary")
-    buttons = [
-        _button("👍 Helpful", HELPFUL, value),
-        _button("👎 Not helpful", NOT_HELPFUL, value),
-    ]
     # When the bot has no answer, asking a person is the first thing offered.
-    buttons = [escalate, *buttons] if not answer.confident else [*buttons, escalate]
+    style = "primary" if not answer.confident else None
+    buttons = [_button("Ask the change team", ESCALATE, value, style=style)]
     if shareable:
         buttons.append(_button("Share to channel", SHARE, value))
     blocks.append({"type": "actions", "block_id": f"answer:{interaction_id}", "elements": buttons})
+    blocks.append(feedback_block(interaction_id))
     return blocks
+
+
+def feedback_block(interaction_id: int) -> dict:
+    """👍/👎 as Slack's `feedback_buttons` in a `context_actions` block; each value carries
+    the answer's id and the verdict (`feedback_value` reads it back)."""
+    return {
+        "type": "context_actions",
+        "block_id": f"feedback:{interaction_id}",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK,
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "👍"},
+                    "accessibility_label": "This answer helped",
+                    "value": f"{interaction_id}:helpful",
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "👎"},
+                    "accessibility_label": "This answer did not help",
+                    "value": f"{interaction_id}:not_helpful",
+                },
+            }
+        ],
+    }
+
+
+def feedback_value(value: str) -> tuple[int, bool] | None:
+    """(answer id, helpful) from a feedback button's value; None for anything else."""
+    number, _, verdict = (value or "").partition(":")
+    if not number.isdigit() or verdict not in {"helpful", "not_helpful"}:
+        return None
+    return int(number), verdict == "helpful"
 
 
 def shared_answer_blocks(answer_text: str, sources: list[dict], asked_by: str, question: str):

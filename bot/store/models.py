@@ -399,3 +399,15 @@ class ConsoleSignIn(Base):
     method: Mapped[str] = mapped_column(String(16))  # link | slack | sign-out
     outcome: Mapped[str] = mapped_column(String(32))  # signed in | refused: <why> | signed out
     address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AgentViewUser(Base):
+    """A person's state in the app's Messages tab (Slack's agent view): when they were first
+    greeted (so the greeting comes once), and the channel they were last looking at."""
+
+    __tablename__ = "agent_view_users"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    greeted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    context_channel: Mapped[str] = mapped_column(String(64), default="")
+    context_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

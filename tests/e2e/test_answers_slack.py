@@ -26,7 +26,9 @@ def test_dm_is_answered_once_in_the_dm_with_answer_sources_and_buttons(bot, slac
     numbered = re.findall(r"^\[(\d+)\] ", sources, flags=re.M)
     assert numbered and numbered == [str(n) for n in range(1, len(numbered) + 1)]
     assert "Orion Roadmap" in sources
-    assert action_ids(blocks) == ["feedback_helpful", "feedback_not_helpful", "escalate"]
+    assert action_ids(blocks) == ["escalate"]
+    assert blocks[-1]["type"] == "context_actions"  # 👍/👎 as Slack's feedback_buttons
+    assert blocks[-1]["elements"][0]["type"] == "feedback_buttons"
     assert call.params["text"]  # a notification / fallback text as well
 
     settle()
@@ -118,7 +120,8 @@ def test_when_the_bot_abstains_asking_the_change_team_comes_first(bot, slack):
     blocks = blocks_of(call)
     assert "couldn't find that in the playbook" in everything_said(call)
     assert action_ids(blocks)[0] == "escalate"
-    assert set(action_ids(blocks)) == {"escalate", "feedback_helpful", "feedback_not_helpful"}
+    assert set(action_ids(blocks)) == {"escalate"}
+    assert blocks[-1]["type"] == "context_actions"
     assert "*Sources*" not in everything_said(call)  # nothing presented as a source
     [interaction] = rows(bot.container, Interaction)
     assert interaction.kind == "abstain" and not interaction.confident

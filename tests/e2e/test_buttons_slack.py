@@ -44,6 +44,11 @@ def _answered_dm(bot, slack, question="When does phase 1 run?", *, event_id="EvQ
     return dict(message), button_value(blocks_of(call), "escalate")
 
 
+def _feedback(value: str, helpful: bool) -> tuple[str, str]:
+    """(action_id, value) of a click on the answer's native 👍/👎 (feedback_buttons)."""
+    return "answer_feedback", f"{value}:{'helpful' if helpful else 'not_helpful'}"
+
+
 def _ephemeral_texts(slack) -> list[str]:
     return [c.params.get("text") for c in slack.calls_to("chat.postEphemeral")]
 
@@ -58,7 +63,7 @@ def _click(bot, action_id, value, message, *, user="U1", channel="D111"):
 # -- feedback ------------------------------------------------------------------------------
 def test_helpful_click_stores_feedback_and_thanks_the_clicker(bot, slack):
     message, value = _answered_dm(bot, slack)
-    _click(bot, "feedback_helpful", value, message)
+    _click(bot, *_feedback(value, True), message)
     [thanks] = slack.wait_for("chat.postEphemeral")
     assert thanks.params["channel"] == "D111"
     assert thanks.params["user"] == "U1"
@@ -72,13 +77,13 @@ def test_helpful_click_stores_feedback_and_thanks_the_clicker(bot, slack):
 
 def test_clicking_helpful_twice_keeps_one_row_then_not_helpful_changes_it(bot, slack):
     message, value = _answered_dm(bot, slack)
-    _click(bot, "feedback_helpful", value, message)
+    _click(bot, *_feedback(value, True), message)
     slack.wait_for("chat.postEphemeral", 1)
-    _click(bot, "feedback_helpful", value, message)
+    _click(bot, *_feedback(value, True), message)
     slack.wait_for("chat.postEphemeral", 2)
     assert [(f.user_id, f.helpful) for f in rows(bot.container, Feedback)] == [("U1", True)]
 
-    _click(bot, "feedback_not_helpful", value, message)
+    _click(bot, *_feedback(value, False), message)
     slack.wait_for("chat.postEphemeral", 3)
     assert [(f.user_id, f.helpful) for f in rows(bot.container, Feedback)] == [("U1", False)]
     settle()
@@ -92,7 +97,7 @@ def test_a_double_click_arriving_together_stores_one_row_and_thanks_twice(bot, s
     message, value = _answered_dm(bot, slack)
     overlap_reads(monkeypatch, bot.container.question_service, Feedback)
     clicks = [
-        block_action("feedback_helpful", value, user="U1", channel="D111", message=message)
+        block_action(*_feedback(value, True), user="U1", channel="D111", message=message)
         for _ in range(2)
     ]
     with ThreadPoolExecutor(2) as pool:
@@ -338,3 +343,20 @@ def test_a_team_reply_mentioning_the_bot_is_relayed_and_not_answered(bot, slack)
     posts = slack.calls_to("chat.postMessage")
     assert [c.params["channel"] for c in posts] == ["D111", TEAM_CHANNEL, "D111"]
     assert "it starts on 3 March" in everything_said(relayed)
+
+
+def test_the_old_feedback_buttons_on_answers_posted_before_the_upgrade_still_work(bot, slack):
+    message, value = _answered_dm(bot, slack)
+    _click(bot, "feedback_not_helpful", value, message)
+    slack.wait_for("chat.postEphemeral")
+    [feedback] = rows(bot.container, Feedback)
+    assert (feedback.interaction_id, feedback.helpful) == (int(value), False)
+
+
+def test_a_feedback_click_with_a_forged_value_stores_nothing(bot, slack):
+    message, value = _answered_dm(bot, slack)
+    for forged in (f"{value}:love", "x:helpful", ""):
+        _click(bot, "answer_feedback", forged, message)
+    settle()
+    assert not rows(bot.container, Feedback)
+    assert not slack.calls_to("chat.postEphemeral")

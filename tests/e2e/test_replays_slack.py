@@ -31,9 +31,9 @@ def test_replayed_share_click_posts_once(bot, slack, response_urls):
 def test_a_second_real_click_is_not_taken_for_a_replay(bot, slack, response_urls):
     bot.send_command(command_fields("when does phase 1 run?", user="U1", channel="C111"))
     [ephemeral] = slack.wait_for("chat.postEphemeral")
-    value = button_value(blocks_of(ephemeral), "feedback_helpful")
+    value = button_value(blocks_of(ephemeral), "escalate") + ":helpful"
     for _ in range(2):  # two real clicks: Slack gives each its own action_ts and trigger_id
-        click = block_action("feedback_helpful", value, user="U1", channel="C111")
+        click = block_action("answer_feedback", value, user="U1", channel="C111")
         assert bot.send_interaction(click)[0] == 200
     slack.wait_for("chat.postEphemeral", 3)  # the answer, then one thank-you per click
     settle()

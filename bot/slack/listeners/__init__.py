@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.slack.listeners import (
     actions,
+    agent,
     assistant,
     broadcasts,
     commands,
@@ -23,6 +24,7 @@ def register_listeners(app: App, container) -> None:
     commands.register(app, container)
     actions.register(app, container)
     home.register(app, container)
+    agent.register(app, container)
     surveys.register(app, container)
     pulse.register(app, container)
     broadcasts.register(app, container)

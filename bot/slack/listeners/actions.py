@@ -46,6 +46,16 @@ def register(app: App, container) -> None:
             prompts.get("feedback_thanks" if helpful else "feedback_unhelpful").render(),
         )
 
+    @app.action(kit.FEEDBACK)
+    def handle_feedback_buttons(ack, body, action, client):
+        parsed = kit.feedback_value(action.get("value", ""))
+        if parsed is None:
+            ack()
+            log.warning("Ignored a feedback click with an unexpected value")
+            return
+        interaction_id, helpful = parsed
+        feedback(ack, body, {"value": str(interaction_id)}, client, helpful)
+
     @app.action(kit.HELPFUL)
     def handle_helpful(ack, body, action, client):
         feedback(ack, body, action, client, True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App, Assistant
 
+from bot.slack.listeners.agent import LOADING_MESSAGES
 from bot.slack.listeners.replies import post_answer
 
 
@@ -28,7 +29,7 @@ def register(app: App, container) -> None:
             )
         if not text:
             return
-        set_status("Looking through the playbook…")
+        set_status("Looking through the playbook…", loading_messages=LOADING_MESSAGES)
         channel, thread_ts = payload["channel"], payload["thread_ts"]
         earlier = container.question_service.thread_question(channel, thread_ts)
         post_answer(

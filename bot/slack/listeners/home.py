@@ -7,6 +7,7 @@ from slack_bolt import App
 
 from bot.slack.blocks import console_home_blocks, home_view
 from bot.slack.broadcast_blocks import leader_home_blocks
+from bot.slack.listeners.agent import messages_tab_opened
 
 HOME_RECENT = 5  # a leader's own updates shown on their App Home
 
@@ -14,9 +15,11 @@ HOME_RECENT = 5  # a leader's own updates shown on their App Home
 def register(app: App, container) -> None:
     @app.event("app_home_opened")
     def handle_app_home_opened(event, client):
-        if event.get("tab", "home") != "home":
-            return
-        publish_home(container, client, event["user"])
+        tab = event.get("tab", "home")
+        if tab == "messages":
+            messages_tab_opened(container, client, event)
+        elif tab == "home":
+            publish_home(container, client, event["user"])
 
 
 def publish_home(container, client, user: str) -> None:

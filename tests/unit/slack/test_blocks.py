@@ -13,6 +13,7 @@ from bot.slack import blocks as kit
 SLACK_TEXT_LIMIT = 3000
 BLOCK_TYPES = {
     "section",
+    "context_actions",
     "context",
     "actions",
     "header",
@@ -94,6 +95,14 @@ def check_blocks(blocks: list[dict]) -> None:
             for element in block["elements"]:
                 assert element["type"] in {"mrkdwn", "plain_text", "image"}
                 assert 0 < len(element["text"]) <= SLACK_TEXT_LIMIT
+        elif block["type"] == "context_actions":
+            assert 0 < len(block["elements"]) <= 5
+            for element in block["elements"]:
+                assert element["type"] == "feedback_buttons"
+                for side in ("positive_button", "negative_button"):
+                    assert element[side]["text"]["type"] == "plain_text"
+                    assert 0 < len(element[side]["value"]) <= 2000
+                    assert len(element[side].get("accessibility_label", "")) <= 75
         elif block["type"] == "actions":
             assert 0 < len(block["elements"]) <= 25
             action_ids = [element["action_id"] for element in block["elements"]]
@@ -173,11 +182,23 @@ def test_short_answer_is_not_clipped():
     assert section["text"]["text"] == text
 
 
-def test_confident_answer_offers_feedback_first_and_lists_sources():
+def feedback_buttons(blocks: list[dict]) -> dict:
+    (block,) = of_type(blocks, "context_actions")
+    (element,) = block["elements"]
+    return element
+
+
+def test_confident_answer_has_native_feedback_buttons_and_lists_sources():
     blocks = kit.answer_blocks(answer(confident=True), 42)
     check_blocks(blocks)
     buttons = [b["action_id"] for b in actions(blocks)["elements"]]
-    assert buttons == [kit.HELPFUL, kit.NOT_HELPFUL, kit.ESCALATE]
+    assert buttons == [kit.ESCALATE]
+    assert actions(blocks)["elements"][0].get("style") is None  # feedback comes first
+    feedback = feedback_buttons(blocks)
+    assert feedback["action_id"] == kit.FEEDBACK
+    assert kit.feedback_value(feedback["positive_button"]["value"]) == (42, True)
+    assert kit.feedback_value(feedback["negative_button"]["value"]) == (42, False)
+    assert blocks[-1]["type"] == "context_actions"
     context = of_type(blocks, "context")[0]["elements"][0]["text"]
     assert context.startswith("*Sources*")
     assert "Closest passages" not in context
@@ -190,7 +211,9 @@ def test_unconfident_answer_offers_the_change_team_first_and_says_closest_passag
     elements = actions(blocks)["elements"]
     assert elements[0]["action_id"] == kit.ESCALATE
     assert elements[0]["text"]["text"] == "Ask the change team"
-    assert {e["action_id"] for e in elements} == {kit.ESCALATE, kit.HELPFUL, kit.NOT_HELPFUL}
+    assert elements[0]["style"] == "primary"
+    assert {e["action_id"] for e in elements} == {kit.ESCALATE}
+    assert feedback_buttons(blocks)["action_id"] == kit.FEEDBACK
     context = of_type(blocks, "context")[0]["elements"][0]["text"]
     assert "Closest passages" in context
     assert "Sources" not in context
@@ -206,10 +229,14 @@ def test_shareable_answer_has_a_share_button(confident):
 
 @pytest.mark.parametrize("confident", [True, False])
 def test_every_button_carries_the_interaction_id(confident):
-    block = actions(kit.answer_blocks(answer(confident=confident), 12345, shareable=True))
-    assert len(block["elements"]) == 4
+    blocks = kit.answer_blocks(answer(confident=confident), 12345, shareable=True)
+    block = actions(blocks)
+    assert len(block["elements"]) == 2
     assert {element["value"] for element in block["elements"]} == {"12345"}
     assert "12345" in block["block_id"]
+    feedback = feedback_buttons(blocks)
+    sides = (feedback["positive_button"], feedback["negative_button"])
+    assert {kit.feedback_value(side["value"])[0] for side in sides} == {12345}
 
 
 def test_answers_to_different_interactions_have_different_action_blocks():
@@ -386,3 +413,8 @@ def test_announcement_titles_cannot_break_their_link():
 )
 def test_every_block_list_is_valid_block_kit_json(built):
     check_blocks(built())
+
+
+@pytest.mark.parametrize("value", ["", "7", "7:maybe", "x:helpful", "7:helpful:extra", ":helpful"])
+def test_a_feedback_value_that_is_not_ours_is_refused(value):
+    assert kit.feedback_value(value) is None

@@ -42,11 +42,13 @@ EVENT_SCOPES = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "app_home_opened": None,
+    "app_context_changed": None,  # the agent view
+    # Workspaces that installed the app before the agent view still send these.
     "assistant_thread_started": "assistant:write",
     "assistant_thread_context_changed": "assistant:write",
 }
 COMMAND_SCOPES = {"/ask": "commands", "/pulse": "commands", "/broadcast": "commands"}
-REQUIRED_EVENTS = {"app_mention", "message.im", "app_home_opened", "assistant_thread_started"}
+REQUIRED_EVENTS = {"app_mention", "message.im", "app_home_opened", "app_context_changed"}
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +110,11 @@ def test_bot_scopes_are_exactly_what_the_code_uses(manifest):
 
 def test_no_user_scopes_are_requested(manifest):
     assert not manifest["oauth_config"]["scopes"].get("user")
+
+
+def test_the_messages_tab_is_the_agent_view_not_the_old_assistant_view(manifest):
+    features = manifest["features"]
+    assert "assistant_view" not in features
+    assert features["agent_view"]["agent_description"]
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "assistant_thread_started" not in events  # new installs get the agent view's events
