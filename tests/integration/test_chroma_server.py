@@ -21,9 +21,8 @@ from pathlib import Path
 import cli_child
 import httpx
 import pytest
-from test_ingest_while_answering import NEW, OLD, QUESTION, Answering, assert_switched
-
 from conftest import ROADMAP_MD, write
+from test_ingest_while_answering import NEW, OLD, QUESTION, Answering, assert_switched
 
 pytestmark = pytest.mark.integration
 
