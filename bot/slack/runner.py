@@ -38,9 +38,24 @@ SURVEY_SECRET_MISSING = (
 )
 
 
+CONSOLE_SECRET_MISSING = (
+    "CHANGEBOT_CONSOLE_SECRET is not set. It signs the console's sign-in links; in HTTP mode "
+    "a link DMed by one replica must open on every other, and a secret generated per process "
+    "would not. Generate one with "
+    '`python -c "import secrets; print(secrets.token_hex(32))"` and set it in the '
+    "environment of every replica."
+)
+
+
 def survey_secret_problem(settings, *, http: bool) -> str | None:
-    """HTTP mode (the multi-replica deployment) needs the secret from the environment."""
-    return SURVEY_SECRET_MISSING if http and not settings.survey_secret else None
+    """HTTP mode (the multi-replica deployment) needs both secrets from the environment."""
+    if not http:
+        return None
+    if not settings.survey_secret:
+        return SURVEY_SECRET_MISSING
+    if not settings.console_secret:
+        return CONSOLE_SECRET_MISSING
+    return None
 
 
 def warm_up(container) -> None:

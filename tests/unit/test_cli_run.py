@@ -16,7 +16,10 @@ CHAT_BANNER = "ask about the change programme"
 BOT_TOKEN = {"SLACK_BOT_TOKEN": "xoxb-test"}
 APP_TOKEN = {"SLACK_APP_TOKEN": "xapp-test"}
 SIGNING_SECRET = {"SLACK_SIGNING_SECRET": "s3cret"}
-SURVEY_SECRET = {"CHANGEBOT_SURVEY_SECRET": "0123456789abcdef" * 4}
+SURVEY_SECRET = {
+    "CHANGEBOT_SURVEY_SECRET": "0123456789abcdef" * 4,
+    "CHANGEBOT_CONSOLE_SECRET": "fedcba9876543210" * 4,
+}
 
 
 def flat(text: str) -> str:
@@ -204,3 +207,15 @@ def test_run_with_an_index_from_another_model_exits_2_with_the_message(cli):
     assert result.exit_code == 2
     assert "ingest --rebuild" in flat(result.stderr)
     assert "Traceback" not in result.output
+
+
+def test_run_http_without_a_console_secret_refuses_to_start(cli, tmp_path):
+    """A sign-in link DMed by one replica must open on the others: one secret for all."""
+    env = BOT_TOKEN | SIGNING_SECRET | {"CHANGEBOT_SURVEY_SECRET": "0123456789abcdef" * 4}
+    result = cli("run", "--http", env=env)
+    assert result.exit_code == 2
+    err = flat(result.stderr)
+    assert "CHANGEBOT_CONSOLE_SECRET is not set" in err
+    assert "every replica" in err
+    assert cli.http == []
+    assert not (tmp_path / "data" / "console-secret").exists()
