@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 BOT_USER_ID, BOT_ID, TEAM_ID = "UBOT", "BBOT", "T111"
 # Fields slack_sdk JSON-encodes into a string when it sends a form body; decoded on arrival so
 # tests see the same structure whichever encoding the method used.
-JSON_STRING_FIELDS = ("blocks", "attachments", "metadata", "view", "files", "prompts")
+JSON_STRING_FIELDS = ("blocks", "attachments", "metadata", "view", "files", "prompts", "chunks")
 VALID_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
 
 
@@ -601,7 +601,7 @@ class SlackEmulator:
         channel = self._channel(params, posting=True)
         if not params.get("thread_ts"):
             raise SlackError("invalid_arguments")
-        text = params.get("markdown_text") or ""
+        text = _stream_text(params)
         message = self._store_message(channel, {"thread_ts": params["thread_ts"]}, text=text)
         message["streaming"] = True
         return {"channel": channel, "ts": message["ts"]}
@@ -611,7 +611,7 @@ class SlackEmulator:
         message = self._find(channel, params.get("ts"))
         if not message.get("streaming"):
             raise SlackError("message_not_in_streaming_state")
-        message["text"] += params.get("markdown_text") or ""
+        message["text"] += _stream_text(params)
         return {"channel": channel, "ts": message["ts"]}
 
     def _m_chat_stopStream(self, params: dict) -> dict:
@@ -619,7 +619,7 @@ class SlackEmulator:
         message = self._find(channel, params.get("ts"))
         if not message.get("streaming"):
             raise SlackError("message_not_in_streaming_state")
-        message["text"] += params.get("markdown_text") or ""
+        message["text"] += _stream_text(params)
         if params.get("blocks"):
             message["blocks"] = params["blocks"]
         message["streaming"] = False
@@ -630,6 +630,17 @@ class SlackEmulator:
 
 
 # -------------------------------------------------------------------- helpers
+
+
+def _stream_text(params: dict) -> str:
+    """The text a stream call adds: `markdown_text` and any `markdown_text` chunks."""
+    text = params.get("markdown_text") or ""
+    for chunk in params.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
+            text += chunk.get("text") or ""
+    return text
+
+
 def _truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 

@@ -12,6 +12,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Protocol
 
 from bot.knowledge.chunking import passage_text
 from bot.knowledge.retrieve import Hit, HybridRetriever, Retrieval
@@ -104,8 +106,15 @@ class Answerer:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm")
 
     def answer(
-        self, question: str, *, doc_type: str | None = None, audience: str | None = None
+        self,
+        question: str,
+        *,
+        doc_type: str | None = None,
+        audience: str | None = None,
+        stream: AnswerStream | None = None,
     ) -> Answer:
+        """The answer to `question`. With `stream`, an LLM's words go to `stream.write` as they
+        arrive; the returned Answer says whether they stood (kind "llm") or were replaced."""
         question = " ".join(question.split())
         if not question:
             return Answer(question, "Please type a question.", False, [], "abstain")
@@ -127,7 +136,7 @@ class Answerer:
             text = f"{self.retriever.faq_answer(hit)} [1]"
             return Answer(question, text, True, sources, "faq", max(evidence, similarity))
         if self.llm is not None:
-            written = self._llm_answer(question, sources)
+            written = self._llm_answer(question, sources, stream)
             if isinstance(written, str):
                 return Answer(question, written, True, sources, "llm", evidence)
             log.warning("LLM answer not used, falling back to extractive: %s", written.reason)
@@ -221,7 +230,9 @@ class Answerer:
         text = "From the playbook:\n" + "\n".join(lines)
         return Answer(question, text, True, sources, "extractive", evidence)
 
-    def _llm_answer(self, question: str, sources: list[Source]) -> str | _Fallback:
+    def _llm_answer(
+        self, question: str, sources: list[Source], stream: AnswerStream | None = None
+    ) -> str | _Fallback:
         passages = "\n\n".join(
             f"[{s.number}] {s.title}"
             + (f" — {s.section}" if s.section else "")
@@ -233,11 +244,14 @@ class Answerer:
             ("system", self.prompts.get("answer_system").render()),
             ("human", self.prompts.get("answer_user").render(question=question, passages=passages)),
         ]
-        future = self._pool.submit(self.llm.invoke, messages)
+        call = self.llm.invoke if stream is None else partial(_streamed, self.llm, stream)
+        future = self._pool.submit(call, messages)
         try:
             reply = future.result(timeout=self.llm_timeout)
         except FutureTimeout:
             future.cancel()
+            if stream is not None:
+                stream.close()  # words still arriving from the model go nowhere
             return _Fallback(f"timed out after {self.llm_timeout:g}s")
         except Exception as exc:
             log.warning("LLM call failed", exc_info=True)
@@ -261,6 +275,28 @@ class Answerer:
 @dataclass
 class _Fallback:
     reason: str
+
+
+class AnswerStream(Protocol):
+    """Where a streamed LLM answer's words go while they arrive (e.g. a Slack chat stream)."""
+
+    def write(self, text: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _streamed(llm, stream: AnswerStream, messages) -> str:
+    """The model's reply, passed to `stream` chunk by chunk; the whole text is returned for
+    the same checks as an invoked reply."""
+    parts: list[str] = []
+    for chunk in llm.stream(messages):
+        text = getattr(chunk, "content", chunk)
+        if isinstance(text, list):
+            text = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in text)
+        if text:
+            parts.append(str(text))
+            stream.write(str(text))
+    return "".join(parts)
 
 
 def load_chat_model(spec: str):

@@ -71,6 +71,7 @@ class QuestionService:
         thread_ts: str = "",
         context: str | None = None,
         topic: str | None = None,
+        stream=None,
     ) -> Asked:
         """Answer a question and store it; `context` is the thread's earlier question.
 
@@ -80,7 +81,7 @@ class QuestionService:
         used = with_context(question, context)
         if topic:
             used = f"{' '.join(topic.split())}: {used}"
-        answer = self.answerer.answer(used)
+        answer = self.answerer.answer(used, stream=stream) if stream else self.answerer.answer(used)
         interaction = Interaction(
             created_at=self.clock(),
             surface=surface,

@@ -78,6 +78,13 @@ def answer_blocks(
     blocks.append(
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip(slack_mrkdwn(answer.text))}}
     )
+    return blocks + answer_tail_blocks(answer, interaction_id, shareable=shareable)
+
+
+def answer_tail_blocks(answer: Answer, interaction_id: int, *, shareable: bool = False) -> list:
+    """What goes under an answer's text: its sources, the buttons and the 👍/👎 (also under
+    an answer whose text was streamed)."""
+    blocks: list[dict] = []
     if answer.sources and answer.kind != "empty":
         label = "Sources" if answer.confident else "Closest passages I found"
         lines = "\n".join(source_line(s) for s in answer.sources)

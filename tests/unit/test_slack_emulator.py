@@ -390,3 +390,18 @@ def test_chaos_fails_a_seeded_random_share_of_calls(
     assert statuses(20) == [200] * 20
     with pytest.raises(ValueError):
         slack.chaos("chat.postMessage", p429=0.8, p500=0.3)
+
+
+def test_a_chat_stream_grows_one_message_and_refuses_appends_after_it_stops(
+    slack: SlackEmulator, client: WebClient
+) -> None:
+    stream = client.chat_stream(channel="C1", thread_ts="1.000001", buffer_size=5)
+    stream.append(markdown_text="Hello, ")
+    stream.append(markdown_text="world")
+    stream.stop(markdown_text="!", blocks=[{"type": "divider"}])
+    [message] = [m for m in slack.state.messages["C1"] if "streaming" in m]
+    assert message["text"] == "Hello, world!" and message["blocks"] == [{"type": "divider"}]
+    with pytest.raises(SlackApiError, match="message_not_in_streaming_state"):
+        client.chat_appendStream(channel="C1", ts=message["ts"], markdown_text="late")
+    with pytest.raises(SlackApiError, match="invalid_arguments"):
+        client.chat_startStream(channel="C1", thread_ts="")

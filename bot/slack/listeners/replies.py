@@ -4,6 +4,11 @@ panel and updates' questions), and the DM channel to post a note in."""
 from __future__ import annotations
 
 from bot.slack.blocks import answer_blocks, answer_fallback_text
+from bot.slack.streaming import SlackAnswerStream
+
+# Where an LLM answer is streamed: Slack streams only into a thread (the assistant / agent
+# view thread, a mention's thread, a followed thread, a DM thread).
+STREAMED_SURFACES = {"assistant", "mention", "follow-up", "dm"}
 
 
 def post_answer(
@@ -22,6 +27,11 @@ def post_answer(
 
     Returns (reply ts, interaction id).
     """
+    stream = None
+    if container.answerer.llm is not None and thread_ts and surface in STREAMED_SURFACES:
+        stream = SlackAnswerStream(
+            client, channel=channel, thread_ts=thread_ts, user_id=user_id, team_id=_team(container)
+        )
     asked = container.question_service.ask(
         question,
         user_id=user_id,
@@ -30,7 +40,12 @@ def post_answer(
         thread_ts=thread_ts or "",
         context=context,
         topic=topic,
+        stream=stream,
     )
+    if stream is not None and stream.started:
+        ts = stream.finish(asked)
+        container.question_service.record_reply(asked.interaction_id, ts)
+        return ts, asked.interaction_id
     response = client.chat_postMessage(
         channel=channel,
         thread_ts=thread_ts,
@@ -45,3 +60,10 @@ def post_answer(
 def open_dm(client, user_id: str) -> str:
     """The id of the bot's DM with this person (conversations.open is idempotent)."""
     return client.conversations_open(users=user_id)["channel"]["id"]
+
+
+def _team(container) -> str | None:
+    try:
+        return container.team_id()
+    except Exception:
+        return None

@@ -291,3 +291,36 @@ def test_source_json_drops_only_the_number():
         "url": "u",
         "updated": "2026-01-01",
     }
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.closed = False
+
+    def write(self, text: str) -> None:
+        if not self.closed:
+            self.words.append(text)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_streamed_llm_answer_writes_its_words_as_they_arrive(make_container, kb):
+    reply = "Phase 1 runs from 3 March to 30 June 2026 [1]."
+    container = make_container(llm=GenericFakeChatModel(messages=iter([AIMessage(reply)])))
+    container.indexer.ingest(kb)
+    stream = _Recorder()
+    answer = container.answerer.answer(ROADMAP_QUESTION, stream=stream)
+    assert answer.kind == "llm" and answer.text == reply
+    assert len(stream.words) > 3 and "".join(stream.words) == reply
+
+
+def test_a_streamed_answer_that_times_out_closes_the_stream(make_container, kb):
+    llm = FakeListChatModel(responses=["Too late [1]."], sleep=0.5)
+    container = make_container(llm=llm, llm_timeout=0.2)
+    container.indexer.ingest(kb)
+    stream = _Recorder()
+    answer = container.answerer.answer(ROADMAP_QUESTION, stream=stream)
+    assert answer.kind == "extractive" and stream.closed
+    assert any("timed out" in note for note in answer.notes)
