@@ -214,6 +214,9 @@ class SurveyRun(Base):
     answered_count: Mapped[int | None] = mapped_column(nullable=True)
     # The responses were rewritten at block level (bot/surveys/sealing.py).
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which scoring of the definition every response's stored scores and comment labels
+    # were computed with (bot/surveys/stored_scores.py); NULL: some are missing or stale.
+    scored_with: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SurveyInvitation(Base):
@@ -256,6 +259,20 @@ class SurveyResponse(Base):
     respondent_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answers: Mapped[dict] = mapped_column(JSON)
     attributes: Mapped[dict] = mapped_column(JSON)  # department, team, location
+    # Computed from `answers` when they are stored (bot/surveys/stored_scores.py), so a
+    # report sums columns instead of reading every answer and labelling every comment.
+    scored: Mapped[int | None] = mapped_column(nullable=True)  # 1: has a scale answer
+    score_resistance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_awareness: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_desire: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_knowledge: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_ability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_reinforcement: Mapped[float | None] = mapped_column(Float, nullable=True)
+    comments: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)  # texts
+    comments_negative: Mapped[int] = mapped_column(default=0)  # comments per sentiment label
+    comments_neutral: Mapped[int] = mapped_column(default=0)
+    comments_positive: Mapped[int] = mapped_column(default=0)
 
 
 class Broadcast(Base):
