@@ -217,6 +217,8 @@ class SurveyRun(Base):
     # Which scoring of the definition every response's stored scores and comment labels
     # were computed with (bot/surveys/stored_scores.py); NULL: some are missing or stale.
     scored_with: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The scoring its `survey_run_cells` rows were summed under (NULL: none kept yet).
+    cells_with: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SurveyInvitation(Base):
@@ -273,6 +275,24 @@ class SurveyResponse(Base):
     comments_negative: Mapped[int] = mapped_column(default=0)  # comments per sentiment label
     comments_neutral: Mapped[int] = mapped_column(default=0)
     comments_positive: Mapped[int] = mapped_column(default=0)
+
+
+class SurveyRunCell(Base):
+    """A sealed run's responses summed per group labels (one row per block), kept so a
+    report reads a few rows instead of every response (bot/surveys/run_summary.py)."""
+
+    __tablename__ = "survey_run_cells"
+    __table_args__ = (Index("ix_survey_run_cells_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("survey_runs.id", ondelete="CASCADE"))
+    labels: Mapped[str] = mapped_column(Text)  # JSON: attribute -> sorted values
+    total: Mapped[int] = mapped_column()
+    scored: Mapped[int] = mapped_column()
+    sums: Mapped[dict] = mapped_column(JSON)  # dimension -> sum of respondents' 1..5 means
+    counts: Mapped[dict] = mapped_column(JSON)  # dimension -> respondents with a mean
+    sentiment: Mapped[dict] = mapped_column(JSON)  # label -> comments
+    comments: Mapped[list] = mapped_column(JSON)
 
 
 class Broadcast(Base):

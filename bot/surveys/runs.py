@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SurveyInvitation, SurveyResponse, SurveyRun
-from bot.surveys.aggregate import run_cells
 from bot.surveys.answers import (  # callers catch these as bot.surveys.runs.*
     InvalidAnswers,  # noqa: F401
     NotInvited,
@@ -40,6 +39,7 @@ from bot.surveys.answers import (  # callers catch these as bot.surveys.runs.*
 )
 from bot.surveys.definitions import DIMENSIONS, Survey
 from bot.surveys.reminders import reminder_moment
+from bot.surveys.run_summary import summed_cells
 from bot.surveys.scoring import Response
 from bot.surveys.sealing import forget_who, seal_responses
 from bot.surveys.sentiment import Labeller
@@ -86,8 +86,7 @@ class SurveyRuns:
             to people. Changing it orphans the keys of open runs (a resubmit adds a row).
         surveys: the current definitions by id, to validate answers against; `submit`
             can also be handed the survey directly.
-        labeller: labels each comment's sentiment when it is submitted (default: VADER
-            with the workplace rules); reports count the stored labels.
+        labeller: labels each comment when it is submitted; reports count the stored labels.
     """
 
     def __init__(
@@ -264,7 +263,8 @@ class SurveyRuns:
                 return False
             ensure_scored(session, survey, run_id, self.labeller)
             seal_responses(session, survey, run_id)
-            row.sealed = True
+            row.sealed = True  # flushed by the next query (autoflush)
+            summed_cells(session, survey, run_id, self.labeller)  # kept for its reports
         return True
 
     def seal_closed(self) -> int:
@@ -493,8 +493,8 @@ class SurveyRuns:
         dimensions: Collection[str] = DIMENSIONS,
         comments: bool = False,
     ) -> list[Cell]:
-        """The run's cells (per distinct group labels), summed in the database from the
-        stored scores (rescored first if the definition changed since they were stored)."""
+        """The run's cells (per group labels), as bot.surveys.run_summary keeps or sums them."""
         with self.sessions.begin() as session:
-            ensure_scored(session, survey, run_id, self.labeller)
-            return run_cells(session, survey, run_id, dimensions=dimensions, comments=comments)
+            return summed_cells(
+                session, survey, run_id, self.labeller, dimensions=dimensions, comments=comments
+            )

@@ -1,11 +1,13 @@
 """response scores: each response's dimension means, comments and their sentiment counts,
-stored when it is submitted, and the scoring the run's rows were computed with
+stored when it is submitted, the scoring the run's rows were computed with, and a sealed
+run's cells kept for its reports (survey_run_cells)
 
 Existing rows are backfilled run by run when the caller hands over the survey definitions
 (`bot.store.db.migrate(engine, surveys=..., labeller=...)`, as the container does): the
 scores in SQL, the comments labelled by the analyzer. A run whose survey is not given (a
 bare `alembic upgrade`, a deleted survey file) keeps NULL `scored_with` and is scored by
-its first report or seal (bot/surveys/stored_scores.py `ensure_scored`).
+its first report or seal (bot/surveys/stored_scores.py `ensure_scored`); the cells of a
+sealed run are then kept (bot/surveys/run_summary.py).
 
 Revision ID: 0011_response_scores
 Revises: 0010_console_signin_ingest_log
@@ -28,6 +30,7 @@ LABELS = ("negative", "neutral", "positive")
 def upgrade() -> None:
     with op.batch_alter_table("survey_runs") as batch:
         batch.add_column(sa.Column("scored_with", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("cells_with", sa.String(64), nullable=True))
     with op.batch_alter_table("survey_responses") as batch:
         batch.add_column(sa.Column("scored", sa.Integer(), nullable=True))
         for dimension in DIMENSIONS:
@@ -37,6 +40,24 @@ def upgrade() -> None:
             batch.add_column(
                 sa.Column(f"comments_{label}", sa.Integer(), nullable=False, server_default="0")
             )
+    op.create_table(
+        "survey_run_cells",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column(
+            "run_id",
+            sa.Integer(),
+            sa.ForeignKey("survey_runs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("labels", sa.Text(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("scored", sa.Integer(), nullable=False),
+        sa.Column("sums", sa.JSON(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("sentiment", sa.JSON(), nullable=False),
+        sa.Column("comments", sa.JSON(), nullable=False),
+    )
+    op.create_index("ix_survey_run_cells_run", "survey_run_cells", ["run_id"])
     _backfill()
 
 
@@ -47,7 +68,8 @@ def _backfill() -> None:
         return  # scored by each run's first report or seal instead
     from sqlalchemy.orm import Session
 
-    from bot.surveys.stored_scores import default_labeller, ensure_scored
+    from bot.surveys.run_summary import summed_cells
+    from bot.surveys.stored_scores import default_labeller
 
     labeller = context.config.attributes.get("labeller")
     labeller = labeller() if labeller else default_labeller()
@@ -55,11 +77,12 @@ def _backfill() -> None:
     runs = sa.table("survey_runs", sa.column("id"), sa.column("survey_id"))
     for run_id, survey_id in session.execute(sa.select(runs.c.id, runs.c.survey_id)).all():
         if survey_id in surveys:
-            ensure_scored(session, surveys[survey_id], run_id, labeller)
+            summed_cells(session, surveys[survey_id], run_id, labeller)  # scores; kept cells
     session.flush()
 
 
 def downgrade() -> None:
+    op.drop_table("survey_run_cells")
     with op.batch_alter_table("survey_responses") as batch:
         for label in LABELS:
             batch.drop_column(f"comments_{label}")
@@ -68,4 +91,5 @@ def downgrade() -> None:
             batch.drop_column(f"score_{dimension}")
         batch.drop_column("scored")
     with op.batch_alter_table("survey_runs") as batch:
+        batch.drop_column("cells_with")
         batch.drop_column("scored_with")
