@@ -213,7 +213,7 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
     for index, due, opens, population, answered, pool, rng in generate(args, survey):
         closes = opens + dt.timedelta(days=survey.response_window_days, hours=26)
         run, _ = runs.create_run(survey, due, [], opens_at=opens, closes_at=closes)
-        if args.backfill:
+        if getattr(args, "backfill", False):
             with engine.begin() as connection:
                 connection.execute(
                     text("UPDATE survey_runs SET scored_with = NULL WHERE id = :id"), {"id": run.id}
@@ -230,7 +230,7 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
                 said = comment(rng)
                 body += ", " + json.dumps({"comment": said})[1:-1]
                 stored = with_comment(stored, said)
-            if args.backfill:
+            if getattr(args, "backfill", False):
                 stored = [None] * (len(STORED) - 3) + [0, 0, 0]
             key = hmac.new(SECRET, f"{run.id}:{user}".encode(), hashlib.sha256).hexdigest()
             responses.append(

@@ -421,8 +421,7 @@ class SurveyRuns:
         survey = survey or self._survey(run.survey_id)
         clean = validate_answers(survey, answers)
         fields = response_fields(survey, clean, self.labeller)
-        kept = stored_attributes(attributes)
-        key = self.respondent_key(run_id, user_id)
+        kept, key = stored_attributes(attributes), self.respondent_key(run_id, user_id)
         with self.sessions.begin() as session:
             # Touching the invitation (an update that changes nothing) locks it — a row lock
             # on PostgreSQL, the write lock on SQLite — so two submits by one person run one
@@ -456,9 +455,8 @@ class SurveyRuns:
                 return SubmitResult(stored=True, replaced=False)
             if existing.answers == clean and existing.attributes == kept:
                 return SubmitResult(stored=False, replaced=False)
-            existing.answers, existing.attributes = clean, kept
-            for name, value in fields.items():
-                setattr(existing, name, value)
+            for name, value in {"answers": clean, "attributes": kept, **fields}.items():
+                setattr(existing, name, value)  # the stored scores follow the answers
             return SubmitResult(stored=True, replaced=True)
 
     def _check_open(self, run: Run) -> None:
