@@ -26,7 +26,7 @@ import io
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot.surveys.definitions import ADKAR_STAGES, DIMENSIONS, Survey
@@ -217,13 +217,17 @@ def _from_cells(
     comments: bool = True,
 ) -> Report:
     limit = survey.anonymity.scores
+    texts = cells
+    # The figures never use the comments: without them, adding cells up into blocks does
+    # not copy 10,000 comments over and over.
+    cells = [replace(cell, comments=()) if cell.comments else cell for cell in cells]
     everyone = overall_score(cells, limit)
     shown = shown_dimensions(cells, limit)
     stages = {
         stage: None if everyone.suppressed or stage not in shown else _mean(cells, stage)
         for stage in ADKAR_STAGES
     }
-    released = released_comments(cells, survey.anonymity.comments, rng) if comments else None
+    released = released_comments(texts, survey.anonymity.comments, rng) if comments else None
     sentiment = None
     if released is not None:
         stored = [cell.sentiment for cell in cells]

@@ -42,7 +42,7 @@ def summed_cells(
         select(SurveyRun.sealed, SurveyRun.cells_with).where(SurveyRun.id == run_id)
     ).first()
     if state is not None and state.sealed and state.cells_with == key:
-        return _narrowed(survey, _read(session, run_id), dimensions, comments)
+        return _narrowed(survey, _read(session, run_id, comments), dimensions, comments)
     ensure_scored(session, survey, run_id, labeller)
     if state is None or not state.sealed:
         return run_cells(session, survey, run_id, dimensions=dimensions, comments=comments)
@@ -81,19 +81,12 @@ def forget(session: Session, run_id: int) -> None:
     session.execute(update(SurveyRun).where(SurveyRun.id == run_id).values(cells_with=None))
 
 
-def _read(session: Session, run_id: int) -> list[Cell]:
+def _read(session: Session, run_id: int, comments: bool) -> list[Cell]:
     table = SurveyRunCell.__table__
-    rows = session.execute(
-        select(
-            table.c.labels,
-            table.c.total,
-            table.c.scored,
-            table.c.sums,
-            table.c.counts,
-            table.c.sentiment,
-            table.c.comments,
-        ).where(table.c.run_id == run_id)
-    ).all()
+    wanted = [table.c.labels, table.c.total, table.c.scored, table.c.sums, table.c.counts]
+    if comments:  # the bulk of the rows: read only for a full report
+        wanted += [table.c.sentiment, table.c.comments]
+    rows = session.execute(select(*wanted).where(table.c.run_id == run_id)).all()
     cells = [
         Cell(
             labels=labels_of(json.loads(row.labels)),
@@ -101,8 +94,8 @@ def _read(session: Session, run_id: int) -> list[Cell]:
             scored=row.scored,
             sums=row.sums,
             counts=row.counts,
-            comments=tuple(row.comments or ()),
-            sentiment=row.sentiment,
+            comments=tuple(row.comments or ()) if comments else (),
+            sentiment=row.sentiment if comments else None,
         )
         for row in rows
     ]
