@@ -15,7 +15,7 @@ import json
 from collections.abc import Collection
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SurveyRun, SurveyRunCell
 from bot.surveys.aggregate import run_cells
@@ -52,6 +52,23 @@ def summed_cells(
     cells = run_cells(session, survey, run_id, comments=True)
     keep(session, run_id, cells, key)
     return _narrowed(survey, cells, dimensions, comments)
+
+
+def rescore_runs(sessions: sessionmaker[Session], survey: Survey, labeller: Labeller) -> int:
+    """Score every run of `survey` again from its answers and label its comments again
+    with `labeller` (after the analyzer changed); a sealed run's kept cells follow.
+    Returns how many runs. One transaction per run."""
+    with sessions() as session:
+        ids = session.scalars(select(SurveyRun.id).where(SurveyRun.survey_id == survey.id)).all()
+    for run_id in ids:
+        with sessions.begin() as session:
+            session.execute(
+                update(SurveyRun)
+                .where(SurveyRun.id == run_id)
+                .values(scored_with=None, cells_with=None)
+            )
+            summed_cells(session, survey, run_id, labeller)
+    return len(ids)
 
 
 def keep(session: Session, run_id: int, cells: list[Cell], key: str) -> None:
