@@ -75,6 +75,23 @@ def make_survey_app(get_container: Callable[[Path | None], Any]) -> typer.Typer:
             )
 
     @app.command()
+    def rescore(
+        survey_id: Annotated[str, typer.Argument(help="The survey's id, e.g. change-pulse.")],
+        data_dir: DataDir = None,
+    ) -> None:
+        """Score every run of a survey again from its answers and label its comments again
+        with the current sentiment analyzer (reports count the labels stored at submit)."""
+        from bot.surveys.run_summary import rescore_runs
+
+        container = get_container(data_dir)
+        survey = container.surveys().surveys.get(survey_id)
+        if survey is None:
+            raise _fail(f"No survey '{survey_id}': run `changebot surveys validate`.", 2)
+        runs = container.survey_runs
+        count = rescore_runs(runs.sessions, survey, runs.labeller)
+        typer.echo(f"Rescored {count} run(s) of '{survey_id}'.")
+
+    @app.command()
     def report(
         survey_id: Annotated[str, typer.Argument(help="The survey's id, e.g. change-pulse.")],
         by: Annotated[

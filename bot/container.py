@@ -44,7 +44,12 @@ class Container:
     @cached_property
     def engine(self):
         engine = make_engine(self.settings.resolved_database_url)
-        migrate(engine)
+        # The definitions and the analyzer let a migration backfill figures from answers.
+        migrate(
+            engine,
+            surveys=lambda: self.surveys().surveys,
+            labeller=lambda: self.sentiment_analyzer,
+        )
         return engine
 
     @cached_property
@@ -290,7 +295,15 @@ class Container:
             session_factory=self.session_factory,
             secret=self.survey_secret,
             surveys=lambda: self.surveys().surveys,
+            labeller=self.sentiment_analyzer,
         )
+
+    @cached_property
+    def sentiment_analyzer(self):
+        """Labels each survey comment when it is submitted (reports count the labels)."""
+        from bot.surveys.stored_scores import default_labeller
+
+        return default_labeller()
 
     @cached_property
     def pulse_planner(self):

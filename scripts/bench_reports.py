@@ -2,16 +2,22 @@
 
 Fills a fresh database with ~1,000,000 synthetic responses to the sample survey
 (knowledge/surveys/change-pulse.yaml) across 10 runs, with their invitations, using
-bulk inserts (executemany on SQLite, COPY on PostgreSQL), then times exactly the work
-the `report` command does for the latest closed run: find it and the previous one,
-aggregate both in SQL, count participation, fetch the releasable comments, label
-their sentiment and render the text. Each figure is printed as p50 / max over the
-repetitions; for comparison, the pure-Python path (every response pulled into Python
-and scored by bot.surveys.scoring) is timed once.
+bulk inserts (executemany on SQLite, COPY on PostgreSQL). Each response row carries the
+scores and comment sentiment counts that `SurveyRuns.submit` stores (computed here once
+per distinct answer set and comment). Then it times exactly the work the `report`
+command does for the latest closed run: find it and the previous one, sum both runs'
+stored columns in SQL, count participation, fetch the releasable comments and render
+the text. Each figure is printed as p50 / p95 / max over the repetitions; for
+comparison, the pure-Python path (every response pulled into Python, scored by
+bot.surveys.scoring and its comments labelled) is timed once.
+
+`--backfill` stores the rows without their scores, as migration 0011 finds them, so
+closing and sealing each run also times its rescoring (scores in SQL, comments labelled).
 
     .venv/bin/python scripts/bench_reports.py                 # SQLite file in a temp dir
     .venv/bin/python scripts/bench_reports.py --responses 100000 --runs 5    # quicker
     .venv/bin/python scripts/bench_reports.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python scripts/bench_reports.py --backfill        # rows as 0011 finds them
 
 With --postgres everything happens in a throw-away schema that is dropped at the end.
 Figures are printed, never asserted; the script exits 0.
@@ -49,10 +55,17 @@ from bot.surveys.reports import (  # noqa: E402
 )
 from bot.surveys.runs import SurveyRuns  # noqa: E402
 from bot.surveys.sentiment import SentimentAnalyzer  # noqa: E402
+from bot.surveys.stored_scores import (  # noqa: E402
+    SCORE_COLUMNS,
+    SENTIMENT_COLUMNS,
+    response_fields,
+)
 
 SECRET = b"bench-secret"
 SURVEY_ID = "change-pulse"
-TARGET_MS = 500.0
+TARGET_MS = 300.0  # whole report, p50 (issue 12)
+STORED = ["scored", *SCORE_COLUMNS.values(), "comments", *SENTIMENT_COLUMNS.values()]
+COLUMNS = ["id", "run_id", "respondent_key", "answers", "attributes", *STORED]
 DEPARTMENTS = [
     "Data Science",
     "Engineering",
@@ -105,12 +118,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=10, help="runs they are spread over (10)")
     parser.add_argument("--participation", type=float, default=0.85, help="answered/invited")
     parser.add_argument("--comment-rate", type=float, default=0.10, help="share with a comment")
-    parser.add_argument("--repeat", type=int, default=5, help="timed reports (5)")
+    parser.add_argument("--repeat", type=int, default=20, help="timed reports (20)")
     parser.add_argument("--by", default="department", choices=["department", "team", "location"])
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL instead of SQLite")
     parser.add_argument("--workdir", type=Path, help="keep the SQLite file here")
     parser.add_argument("--skip-python", action="store_true", help="skip the pure-Python timing")
+    parser.add_argument(
+        "--backfill", action="store_true", help="store rows unscored; sealing rescores them"
+    )
     return parser.parse_args(argv)
 
 
@@ -130,8 +146,8 @@ class Population:
             )
 
 
-def answer_pool(survey: Survey, run_index: int, rng: random.Random) -> dict[str, list[str]]:
-    """Per department, 512 answer sets serialised as JSON without the closing brace.
+def answer_pool(survey: Survey, run_index: int, rng: random.Random) -> dict[str, list]:
+    """Per department, 512 answer sets: (JSON without the closing brace, stored scores).
 
     Each department has a leaning that drifts from run to run, so the figures move.
     """
@@ -149,7 +165,8 @@ def answer_pool(survey: Survey, run_index: int, rng: random.Random) -> dict[str,
                 if question.reverse:
                     value = 6 - value
                 answers[question.id] = min(5, max(1, round(value)))
-            entries.append(json.dumps(answers)[:-1])
+            fields = response_fields(survey, answers, LABELLER)
+            entries.append((json.dumps(answers)[:-1], [fields[name] for name in STORED]))
         pool[department] = entries
     return pool
 
@@ -173,6 +190,20 @@ def comment(rng: random.Random) -> str:
     return f"{rng.choice(OPENERS)} {rng.choice(TOPICS)} {rng.choice(VERDICTS)}".strip()
 
 
+LABELLER = SentimentAnalyzer()
+_LABELS: dict[str, str] = {}
+
+
+def with_comment(stored: list, text: str) -> list:
+    """The stored columns of an answer set plus one comment, labelled as submit would."""
+    label = _LABELS.get(text) or _LABELS.setdefault(text, LABELLER.label(text))
+    row = list(stored)
+    row[STORED.index("comments")] = json.dumps([text])
+    position = STORED.index(SENTIMENT_COLUMNS[label])
+    row[position] = row[position] + 1
+    return row
+
+
 # -- loading --------------------------------------------------------------------------------------
 def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> dict[str, float]:
     started = time.perf_counter()
@@ -182,6 +213,11 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
     for index, due, opens, population, answered, pool, rng in generate(args, survey):
         closes = opens + dt.timedelta(days=survey.response_window_days, hours=26)
         run, _ = runs.create_run(survey, due, [], opens_at=opens, closes_at=closes)
+        if getattr(args, "backfill", False):
+            with engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE survey_runs SET scored_with = NULL WHERE id = :id"), {"id": run.id}
+                )
         t0 = time.perf_counter()
         invitations, responses = [], []
         for number, (user, attributes) in enumerate(population.people):
@@ -189,9 +225,13 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
             invitations.append((run.id, user, opens, True, None))
             if not did:
                 continue
-            body = rng.choice(pool[attributes["department"]])
+            body, stored = rng.choice(pool[attributes["department"]])
             if rng.random() < args.comment_rate:
-                body += ", " + json.dumps({"comment": comment(rng)})[1:-1]
+                said = comment(rng)
+                body += ", " + json.dumps({"comment": said})[1:-1]
+                stored = with_comment(stored, said)
+            if getattr(args, "backfill", False):
+                stored = [None] * (len(STORED) - 3) + [0, 0, 0]
             key = hmac.new(SECRET, f"{run.id}:{user}".encode(), hashlib.sha256).hexdigest()
             responses.append(
                 (
@@ -200,6 +240,7 @@ def load(engine, runs: SurveyRuns, survey: Survey, args: argparse.Namespace) -> 
                     key,
                     body + "}",
                     json.dumps(attributes),
+                    *stored,
                 )
             )
         t1 = time.perf_counter()
@@ -239,8 +280,8 @@ def _executemany(engine, invitations: list[tuple], responses: list[tuple]) -> No
             [(run, user, _sqlite_time(at), 1, None) for run, user, at, _, _ in invitations],
         )
         cursor.executemany(
-            "INSERT INTO survey_responses (id, run_id, respondent_key, answers, attributes) "
-            "VALUES (?, ?, ?, ?, ?)",
+            f"INSERT INTO survey_responses ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in COLUMNS)})",
             responses,
         )
         raw.commit()
@@ -258,9 +299,7 @@ def _copy(engine, invitations: list[tuple], responses: list[tuple]) -> None:
         ) as copy:
             for row in invitations:
                 copy.write_row(row)
-        with cursor.copy(
-            "COPY survey_responses (id, run_id, respondent_key, answers, attributes) FROM STDIN"
-        ) as copy:
+        with cursor.copy(f"COPY survey_responses ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in responses:
                 copy.write_row(row)
         raw.commit()
@@ -310,14 +349,16 @@ class TimedRuns(SurveyRuns):
 
 
 class TimedAnalyzer:
-    """The default sentiment analyzer, timed."""
+    """The default sentiment analyzer, timed and counted (a report should not call it)."""
 
     def __init__(self) -> None:
-        self.analyzer = SentimentAnalyzer()
+        self.analyzer = LABELLER
         self.spent = 0.0
+        self.calls = 0
 
     def label(self, text: str) -> str:
         started = time.perf_counter()
+        self.calls += 1
         try:
             return self.analyzer.label(text)
         finally:
@@ -327,13 +368,13 @@ class TimedAnalyzer:
 def report_once(runs: TimedRuns, survey: Survey, by: str) -> tuple[dict[str, float], str]:
     """What `changebot surveys report <id> --by <by>` does, minus printing."""
     runs.spent.clear()
-    analyzer = TimedAnalyzer()
+    analyzer = runs.labeller
+    analyzer.spent, analyzer.calls = 0.0, 0
     started = time.perf_counter()
     run = runs.latest_closed_run(survey.id) or runs.open_run(survey.id)
     previous_run = runs.previous_closed_run(survey.id, run.id)
-    result, before = load_reports(
-        runs, survey, run, previous_run, by=by, analyzer=analyzer, rng=random.Random(1)
-    )
+    # As the `report` command calls it: no analyzer, the stored labels are counted.
+    result, before = load_reports(runs, survey, run, previous_run, by=by, rng=random.Random(1))
     rendering = time.perf_counter()
     text_out = render_text(result)
     alerts(result, before, rise_points=10, min_participation=0.6)
@@ -343,6 +384,7 @@ def report_once(runs: TimedRuns, survey: Survey, by: str) -> tuple[dict[str, flo
         "  without sentiment": done - started - analyzer.spent,
         "  database part": rendering - started - analyzer.spent,
         "  sentiment labelling": analyzer.spent,
+        "labelled": analyzer.calls,
         "  render + alerts": done - rendering,
         "queries:": None,
         **{f"  {name}": seconds for name, seconds in sorted(runs.spent.items())},
@@ -357,9 +399,16 @@ def python_path(runs: SurveyRuns, survey: Survey, by: str) -> dict[str, float]:
     started = time.perf_counter()
     responses = runs.responses(run.id)
     fetched = time.perf_counter()
-    build_report(survey, run, responses, by=by, participation=runs.participation(run.id))
+    build_report(
+        survey, run, responses, by=by, participation=runs.participation(run.id), analyzer=LABELLER
+    )
     done = time.perf_counter()
     return {"fetch": fetched - started, "score": done - fetched, "total": done - started}
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
@@ -394,6 +443,7 @@ def main(argv: list[str] | None = None) -> None:
             session_factory=make_session_factory(engine),
             secret=SECRET,
             surveys=lambda: {survey.id: survey},
+            labeller=TimedAnalyzer(),
         )
         print(
             f"Loading {args.responses:,} responses over {args.runs} runs into {where} "
@@ -416,18 +466,34 @@ def main(argv: list[str] | None = None) -> None:
             f"\n`report {SURVEY_ID} --by {args.by}` on a run of {per_run:,} responses "
             f"({samples[0]['comments']:,} comments released), {args.repeat} repetitions:"
         )
-        print(f"  {'':<34}{'p50':>11}{'max':>11}")
+        print(f"  {'':<34}{'p50':>11}{'p95':>11}{'max':>11}")
         for name in samples[0]:
-            if name == "comments":
+            if name in ("comments", "labelled"):
                 continue
             if samples[0][name] is None:
                 print(f"  {name}")
                 continue
             values = [sample[name] for sample in samples]
-            print(f"  {name:<34}{ms(statistics.median(values))}{ms(max(values))}")
-        p50 = statistics.median(sample["  database part"] for sample in samples)
+            print(f"  {name:<34}{ms(statistics.median(values))}{ms(p95(values))}{ms(max(values))}")
+        labelled = sum(sample["labelled"] for sample in samples)
+        print(f"  comments labelled during the reports: {labelled}")
+        walls = [sample["report, wall time"] for sample in samples]
+        p50 = statistics.median(walls)
         verdict = "within" if p50 * 1000 <= TARGET_MS else "over"
-        print(f"  database part p50 is {verdict} the {TARGET_MS:.0f} ms target")
+        print(f"  whole report p50 is {verdict} the {TARGET_MS:.0f} ms target")
+        busy = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(
+            json.dumps(
+                {
+                    "database": engine.dialect.name,
+                    "responses_in_run": per_run,
+                    "p50_ms": round(p50 * 1000, 1),
+                    "p95_ms": round(p95(walls) * 1000, 1),
+                    "labelled": labelled,
+                    "load": busy,
+                }
+            )
+        )
         if not args.skip_python:
             baseline = python_path(runs, survey, args.by)
             print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -58,6 +59,18 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
-    command.upgrade(alembic_config(engine), "head")
+def migrate(
+    engine: Engine, *, surveys: Callable | None = None, labeller: Callable | None = None
+) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent).
+
+    Args:
+        surveys: returns the survey definitions by id, for migrations that compute stored
+            figures from answers (0011 backfills each response's scores); without it
+            those runs are scored when they are first reported. Called only if needed.
+        labeller: returns the comment sentiment analyzer for the same backfill.
+    """
+    config = alembic_config(engine)
+    config.attributes["surveys"] = surveys
+    config.attributes["labeller"] = labeller
+    command.upgrade(config, "head")

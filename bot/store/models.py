@@ -214,6 +214,11 @@ class SurveyRun(Base):
     answered_count: Mapped[int | None] = mapped_column(nullable=True)
     # The responses were rewritten at block level (bot/surveys/sealing.py).
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which scoring of the definition every response's stored scores and comment labels
+    # were computed with (bot/surveys/stored_scores.py); NULL: some are missing or stale.
+    scored_with: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The scoring its `survey_run_cells` rows were summed under (NULL: none kept yet).
+    cells_with: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SurveyInvitation(Base):
@@ -256,6 +261,38 @@ class SurveyResponse(Base):
     respondent_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answers: Mapped[dict] = mapped_column(JSON)
     attributes: Mapped[dict] = mapped_column(JSON)  # department, team, location
+    # Computed from `answers` when they are stored (bot/surveys/stored_scores.py), so a
+    # report sums columns instead of reading every answer and labelling every comment.
+    scored: Mapped[int | None] = mapped_column(nullable=True)  # 1: has a scale answer
+    score_resistance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_awareness: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_desire: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_knowledge: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_ability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score_reinforcement: Mapped[float | None] = mapped_column(Float, nullable=True)
+    comments: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)  # texts
+    comments_negative: Mapped[int] = mapped_column(default=0)  # comments per sentiment label
+    comments_neutral: Mapped[int] = mapped_column(default=0)
+    comments_positive: Mapped[int] = mapped_column(default=0)
+
+
+class SurveyRunCell(Base):
+    """A sealed run's responses summed per group labels (one row per block), kept so a
+    report reads a few rows instead of every response (bot/surveys/run_summary.py)."""
+
+    __tablename__ = "survey_run_cells"
+    __table_args__ = (Index("ix_survey_run_cells_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("survey_runs.id", ondelete="CASCADE"))
+    labels: Mapped[str] = mapped_column(Text)  # JSON: attribute -> sorted values
+    total: Mapped[int] = mapped_column()
+    scored: Mapped[int] = mapped_column()
+    sums: Mapped[dict] = mapped_column(JSON)  # dimension -> sum of respondents' 1..5 means
+    counts: Mapped[dict] = mapped_column(JSON)  # dimension -> respondents with a mean
+    sentiment: Mapped[dict] = mapped_column(JSON)  # label -> comments
+    comments: Mapped[list] = mapped_column(JSON)
 
 
 class Broadcast(Base):

@@ -12,6 +12,10 @@ blocks (so no subtraction between groupings or from the total isolates anyone), 
 hidden group's size (only "fewer than the threshold" when it is), comments other than
 all of the run's (when it has the comment threshold of responses), a comment's date,
 author or group, or a sentiment label per comment (only counts).
+
+A stored run's sentiment counts are the labels its comments got when they were submitted
+(bot.surveys.stored_scores); a report labels comments only when given plain responses or
+an `analyzer` explicitly (to compare analyzers on a stored run).
 """
 
 from __future__ import annotations
@@ -22,14 +26,14 @@ import io
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot.surveys.definitions import ADKAR_STAGES, DIMENSIONS, Survey
 from bot.surveys.runs import CLOSED, Run, SurveyRuns
 from bot.surveys.scoring import BARRIER_AT, GroupScore, Response, barrier_point
-from bot.surveys.sentiment import LABELS, Labeller, SentimentAnalyzer
+from bot.surveys.sentiment import LABELS, Labeller
+from bot.surveys.stored_scores import default_labeller
 from bot.surveys.suppression import (
     GROUP_DIMENSIONS,
     Cell,
@@ -95,11 +99,6 @@ class Report:
         return self.overall.confidence
 
 
-@cache
-def _default_analyzer() -> SentimentAnalyzer:
-    return SentimentAnalyzer()
-
-
 def is_open(run: RunLike | None) -> bool:
     """Whether a run still takes answers (a report without a run is treated as closed)."""
     return run is not None and getattr(run, "status", CLOSED) != CLOSED
@@ -148,7 +147,8 @@ def load_report(
     Deltas are against `previous` (a report already built, grouped the same way) or else
     against `previous_run`, whose summary is then built here. `with_comments=False` gives
     that summary: indices overall and per group only (no comments, sentiment or stages),
-    all that deltas, alerts and trends use, for a cheaper query.
+    all that deltas, alerts and trends use, for a cheaper query. The sentiment counts are
+    the stored labels, unless an `analyzer` is given: then it labels the comments again.
     """
     participation = runs.participation(run.id)
     if is_open(run):
@@ -217,18 +217,28 @@ def _from_cells(
     comments: bool = True,
 ) -> Report:
     limit = survey.anonymity.scores
+    texts = cells
+    # The figures never use the comments: without them, adding cells up into blocks does
+    # not copy 10,000 comments over and over.
+    cells = [replace(cell, comments=()) if cell.comments else cell for cell in cells]
     everyone = overall_score(cells, limit)
     shown = shown_dimensions(cells, limit)
     stages = {
         stage: None if everyone.suppressed or stage not in shown else _mean(cells, stage)
         for stage in ADKAR_STAGES
     }
-    released = released_comments(cells, survey.anonymity.comments, rng) if comments else None
+    released = released_comments(texts, survey.anonymity.comments, rng) if comments else None
     sentiment = None
     if released is not None:
-        labeller = analyzer or _default_analyzer()
-        counts = Counter(labeller.label(text) for text in released)
-        sentiment = {label: counts.get(label, 0) for label in LABELS}
+        stored = [cell.sentiment for cell in cells]
+        if analyzer is None and all(found is not None for found in stored):
+            # Labelled when submitted: every comment of the run is released, so the
+            # counts are the stored counts of all of them.
+            sentiment = {label: sum(found.get(label, 0) for found in stored) for label in LABELS}
+        else:
+            labeller = analyzer or default_labeller()
+            counts = Counter(labeller.label(text) for text in released)
+            sentiment = {label: counts.get(label, 0) for label in LABELS}
     invited, answered = participation if participation is not None else (None, None)
     return Report(
         survey_id=survey.id,

@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SurveyInvitation, SurveyResponse, SurveyRun
-from bot.surveys.aggregate import run_cells
 from bot.surveys.answers import (  # callers catch these as bot.surveys.runs.*
     InvalidAnswers,  # noqa: F401
     NotInvited,
@@ -39,16 +38,19 @@ from bot.surveys.answers import (  # callers catch these as bot.surveys.runs.*
     validate_answers,
 )
 from bot.surveys.definitions import DIMENSIONS, Survey
+from bot.surveys.reminders import reminder_moment
+from bot.surveys.run_summary import summed_cells
 from bot.surveys.scoring import Response
 from bot.surveys.sealing import forget_who, seal_responses
+from bot.surveys.sentiment import Labeller
+from bot.surveys.stored_scores import default_labeller, ensure_scored, response_fields, scoring_key
 from bot.surveys.suppression import Cell
-from bot.timeutil import as_utc, utcnow, zone
+from bot.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 OPEN, CLOSED = "open", "closed"
-REMINDER_TIME = dt.time(9, 0)  # a reminder due at the weekend waits for Monday, 09:00 local
 
 
 @dataclass(frozen=True)
@@ -76,16 +78,6 @@ class Run:
         )
 
 
-def reminder_moment(moment: dt.datetime, tz: str) -> dt.datetime:
-    """`moment`, or Monday 09:00 in `tz` when it falls on a Saturday or Sunday there (UTC)."""
-    local_zone = zone(tz)
-    local = as_utc(moment).astimezone(local_zone)
-    if local.weekday() < 5:
-        return as_utc(moment)
-    monday = local.date() + dt.timedelta(days=7 - local.weekday())
-    return dt.datetime.combine(monday, REMINDER_TIME, tzinfo=local_zone).astimezone(dt.UTC)
-
-
 class SurveyRuns:
     """Runs, invitations and responses in the database.
 
@@ -94,6 +86,7 @@ class SurveyRuns:
             to people. Changing it orphans the keys of open runs (a resubmit adds a row).
         surveys: the current definitions by id, to validate answers against; `submit`
             can also be handed the survey directly.
+        labeller: labels each comment when it is submitted; reports count the stored labels.
     """
 
     def __init__(
@@ -103,6 +96,7 @@ class SurveyRuns:
         secret: bytes,
         clock: Clock = utcnow,
         surveys: Callable[[], Mapping[str, Survey]] | None = None,
+        labeller: Labeller | None = None,
     ) -> None:
         if not secret:
             raise ValueError("SurveyRuns needs a non-empty secret for the respondent key")
@@ -110,6 +104,7 @@ class SurveyRuns:
         self._secret = bytes(secret)
         self.clock = clock
         self.surveys = surveys
+        self.labeller = labeller or default_labeller()
 
     # -- runs --------------------------------------------------------------------------
     def create_run(
@@ -142,6 +137,7 @@ class SurveyRuns:
                     closes_at=as_utc(closes_at),
                     status=OPEN,
                     created_at=now,
+                    scored_with=scoring_key(survey),
                 )
                 session.add(row)
                 session.flush()
@@ -265,8 +261,10 @@ class SurveyRuns:
             row = session.get(SurveyRun, run_id, populate_existing=True)
             if row.sealed:
                 return False
+            ensure_scored(session, survey, run_id, self.labeller)
             seal_responses(session, survey, run_id)
-            row.sealed = True
+            row.sealed = True  # flushed by the next query (autoflush)
+            summed_cells(session, survey, run_id, self.labeller)  # kept for its reports
         return True
 
     def seal_closed(self) -> int:
@@ -422,8 +420,8 @@ class SurveyRuns:
         self._check_open(run)
         survey = survey or self._survey(run.survey_id)
         clean = validate_answers(survey, answers)
-        kept = stored_attributes(attributes)
-        key = self.respondent_key(run_id, user_id)
+        fields = response_fields(survey, clean, self.labeller)
+        kept, key = stored_attributes(attributes), self.respondent_key(run_id, user_id)
         with self.sessions.begin() as session:
             # Touching the invitation (an update that changes nothing) locks it — a row lock
             # on PostgreSQL, the write lock on SQLite — so two submits by one person run one
@@ -433,7 +431,9 @@ class SurveyRuns:
                 .where(SurveyInvitation.run_id == run_id, SurveyInvitation.user_id == user_id)
                 .values(user_id=SurveyInvitation.user_id)
             )
-            self._check_open(Run.of(session.get(SurveyRun, run_id, populate_existing=True)))
+            self._check_open(Run.of(row := session.get(SurveyRun, run_id, populate_existing=True)))
+            if row.scored_with != scoring_key(survey):
+                row.scored_with = None  # scored under another definition: rescored at close
             if (result.rowcount or 0) == 0:
                 raise NotInvited(f"{user_id} was not invited to survey run {run_id}")
             existing = session.scalars(
@@ -449,13 +449,14 @@ class SurveyRuns:
                         respondent_key=key,
                         answers=clean,
                         attributes=kept,
+                        **fields,
                     )
                 )
                 return SubmitResult(stored=True, replaced=False)
             if existing.answers == clean and existing.attributes == kept:
                 return SubmitResult(stored=False, replaced=False)
-            existing.answers = clean
-            existing.attributes = kept
+            for name, value in {"answers": clean, "attributes": kept, **fields}.items():
+                setattr(existing, name, value)  # the stored scores follow the answers
             return SubmitResult(stored=True, replaced=True)
 
     def _check_open(self, run: Run) -> None:
@@ -490,6 +491,8 @@ class SurveyRuns:
         dimensions: Collection[str] = DIMENSIONS,
         comments: bool = False,
     ) -> list[Cell]:
-        """The run's cells (per distinct group labels), aggregated in the database."""
-        with self.sessions() as session:
-            return run_cells(session, survey, run_id, dimensions=dimensions, comments=comments)
+        """The run's cells (per group labels), as bot.surveys.run_summary keeps or sums them."""
+        with self.sessions.begin() as session:
+            return summed_cells(
+                session, survey, run_id, self.labeller, dimensions=dimensions, comments=comments
+            )

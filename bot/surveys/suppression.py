@@ -61,6 +61,8 @@ class Cell:
     counts: Mapping[str, int] = field(default_factory=dict)
     comments: tuple[str, ...] = ()
     parts: tuple[Labels, ...] = ()  # a block's cells; () for a cell itself
+    # Comments per sentiment label, as stored when they were submitted; None: not read.
+    sentiment: Mapping[str, int] | None = None
 
     @property
     def members(self) -> tuple[Labels, ...]:
@@ -77,6 +79,7 @@ class Cell:
             counts={d: self.counts.get(d, 0) + other.counts.get(d, 0) for d in dimensions},
             comments=self.comments + other.comments,
             parts=self.members + other.members,
+            sentiment=_added(self.sentiment, other.sentiment),
         )
 
     def mean(self, dimension: str) -> float | None:
@@ -85,6 +88,12 @@ class Cell:
         if not count:
             return None
         return min(5.0, max(1.0, self.sums.get(dimension, 0.0) / count))
+
+
+def _added(left: Mapping[str, int] | None, right: Mapping[str, int] | None):
+    if left is None or right is None:
+        return None
+    return {label: left.get(label, 0) + right.get(label, 0) for label in {*left, *right}}
 
 
 # -- cells --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from sqlalchemy import text, update
 from bot.slack.app import build_app
 from bot.slack.middleware import REFUSAL
 from bot.store.models import OutboxMessage, SurveyInvitation, SurveyResponse, SurveyRun
+from bot.surveys.stored_scores import SCORE_COLUMNS, SENTIMENT_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SURVEY = "change-pulse"
@@ -330,7 +331,8 @@ def test_a_submit_closes_the_modal_stores_one_anonymous_row_and_thanks_in_place(
     assert not action_ids(blocks_of(thanks))  # the button is gone from the DM
 
     [row] = response_rows(pulse.container)
-    assert set(row) == {"id", "run_id", "respondent_key", "answers", "attributes"}  # no time
+    computed = {"scored", "comments", *SCORE_COLUMNS.values(), *SENTIMENT_COLUMNS.values()}
+    assert set(row) == {"id", "run_id", "respondent_key", "answers", "attributes", *computed}
     stored = json.dumps({k: str(v) for k, v in row.items()})
     for secret in (*USERS, *NAMES, *EMAILS):
         assert secret not in stored

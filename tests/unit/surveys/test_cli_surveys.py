@@ -297,3 +297,41 @@ def test_eval_sentiment_lists_errors_and_rejects_a_bad_file(sentiment_app, tmp_p
     assert "clunky" not in result.stdout.split("Wrong with our rules")[1]
     missing = CliRunner().invoke(sentiment_app, ["eval-sentiment", str(tmp_path / "no.yaml")])
     assert missing.exit_code == 2 and "Cannot read" in missing.stderr
+
+
+# -- rescore ----------------------------------------------------------------------------------
+class Shouting:
+    def label(self, text: str) -> str:
+        return "negative" if text.isupper() else "positive"
+
+
+class Neutral:
+    def label(self, text: str) -> str:
+        return "neutral"
+
+
+def test_rescore_labels_the_stored_comments_again_with_the_current_analyzer(cli):
+    write(cli.surveys_dir / "pulse.yaml", PULSE_YAML)
+    answers = [("Data", 4, 2, "FIX IT"), ("Data", 3, 3, "fine"), ("Ops", 2, 4, "NO")]
+    cli.runs.labeller = Neutral()  # the analyzer when the answers came in
+    cli.run(dt.date(2026, 3, 2), answers)
+    cli.run(dt.date(2026, 3, 9), answers, close=False)
+    assert sentiment_line(cli("report", "pulse")) == "0 negative, 3 neutral, 0 positive"
+    cli.runs.labeller = Shouting()
+    # A report counts the stored labels: it does not label again with today's analyzer.
+    assert sentiment_line(cli("report", "pulse")) == "0 negative, 3 neutral, 0 positive"
+    result = cli("rescore", "pulse")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Rescored 2 run(s) of 'pulse'.\n"
+    assert sentiment_line(cli("report", "pulse")) == "2 negative, 0 neutral, 1 positive"
+
+
+def sentiment_line(result) -> str:
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Comment sent")]
+    return line.removeprefix("Comment sentiment: ").split(" (")[0]
+
+
+def test_rescore_an_unknown_survey_fails_with_a_hint(cli):
+    result = cli("rescore", "nope")
+    assert result.exit_code == 2
+    assert "No survey 'nope'" in result.output

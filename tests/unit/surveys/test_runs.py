@@ -24,6 +24,7 @@ from bot.surveys.runs import (
     reminder_moment,
 )
 from bot.surveys.scoring import Response
+from bot.surveys.stored_scores import SCORE_COLUMNS, SENTIMENT_COLUMNS
 
 SECRET = b"test-secret-0123456789"
 UTC = dt.UTC
@@ -221,7 +222,9 @@ def test_no_slack_user_id_is_stored_with_the_answers(runs, db_engine):
             },
         )
     columns = {column["name"] for column in inspect(db_engine).get_columns("survey_responses")}
-    assert columns == {"id", "run_id", "respondent_key", "answers", "attributes"}
+    # The stored scores and comment labels are figures computed from the answers (issue 12).
+    computed = {"scored", "comments", *SCORE_COLUMNS.values(), *SENTIMENT_COLUMNS.values()}
+    assert columns == {"id", "run_id", "respondent_key", "answers", "attributes", *computed}
     with db_engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM survey_responses")).mappings().all()
     assert len(rows) == len(PEOPLE)
