@@ -79,16 +79,14 @@ class SchedulerLease:
             if current is None:
                 dialect = session.get_bind().dialect.name
                 insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-                return (
-                    session.execute(
-                        insert(row)
-                        .values(
-                            name=self.name, holder=self.holder, expires_at=until, renewed_at=now
-                        )
-                        .on_conflict_do_nothing(index_elements=["name"])
-                    ).rowcount
-                    == 1
-                )
+                # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
+                inserted = session.execute(
+                    insert(row.__table__)
+                    .values(name=self.name, holder=self.holder, expires_at=until, renewed_at=now)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                    .returning(row.__table__.c.name)
+                ).first()
+                return inserted is not None
             if gone_locally(current):  # a crashed process on this machine: no need to wait
                 log.info("Scheduler lease holder %s has exited; taking over", current)
                 return (
@@ -171,6 +169,10 @@ class LeaderScheduler(BackgroundScheduler):
                 log.warning("Could not release the scheduler lease (%s)", exc)
 
     # -- the lease -----------------------------------------------------------------------
+    def surely_leading(self) -> bool:
+        """Leading, and the lease cannot have run out yet (a renewal interval to spare)."""
+        return self.leading and time.monotonic() < self._held_until - self.renew_every
+
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.renew_every):
             self._campaign()
@@ -182,7 +184,7 @@ class LeaderScheduler(BackgroundScheduler):
             held = self.lease.acquire()
         except SQLAlchemyError as exc:
             # Unknown: we may still hold it. Keep running jobs only while surely ours.
-            held = self.leading and time.monotonic() < self._held_until - self.renew_every
+            held = self.surely_leading()
             log.warning(
                 "Could not renew the scheduler lease (%s); %s",
                 str(exc).splitlines()[0],
@@ -222,8 +224,10 @@ class LeaderScheduler(BackgroundScheduler):
         The leader also wakes every POLL_SECONDS: jobs other replicas added to the shared
         store do not wake this scheduler by themselves.
         """
-        if not self.leading and self.state == STATE_RUNNING:
-            self.pause()  # only the lease holder runs jobs
+        if self.state == STATE_RUNNING and not self.surely_leading():
+            # A lease not renewed in time (a slow database, a process frozen and thawed):
+            # run nothing until the renewal thread knows whether it is still ours.
+            return min(POLL_SECONDS, self.renew_every)
         try:
             wait = super()._process_jobs()
         except Exception:

@@ -1,0 +1,197 @@
+"""Several `changebot run --http` processes on one PostgreSQL database behave like one bot:
+one scheduler lease, jobs run by its holder only, a takeover when the holder dies or
+freezes, a scheduled update posted once, start-up together on an empty database.
+
+Real child processes (tests/replica_bed.py), the local Slack emulator, a 3 s lease.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+
+import pytest
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from replica_bed import (
+    Replica,
+    empty_schema,
+    lease_holder,
+    pid_of,
+    postgres_url,
+    wait_until,
+)
+from sqlalchemy import create_engine
+
+pytestmark = pytest.mark.postgres
+
+PROBE = "replica-probe"  # an every-second job: its runs show which replica runs jobs
+
+
+@pytest.fixture
+def database():
+    with empty_schema(postgres_url()) as url:
+        engine = create_engine(url)
+        yield url, engine
+        engine.dispose()
+
+
+@pytest.fixture
+def replicas(tmp_path, database, slack, kb):
+    url, _ = database
+    started: list[Replica] = []
+
+    def start(name: str, **env) -> Replica:
+        replica = Replica(name, root=tmp_path, database_url=url, slack=slack, kb=kb, **env)
+        started.append(replica.start())
+        return replica
+
+    yield start
+    for replica in started:
+        if replica.process is not None and replica.process.poll() is None:
+            try:
+                replica.process.send_signal(signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        replica.stop()
+
+
+def shared_job_store(engine) -> BackgroundScheduler:
+    """A paused scheduler on the replicas' job store: what a follower's looks like."""
+    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=engine)})
+    scheduler.start(paused=True)
+    return scheduler
+
+
+def add_probe(engine) -> None:
+    scheduler = shared_job_store(engine)
+    scheduler.add_job("os:getpid", "interval", seconds=1, id=PROBE, name=PROBE)
+    scheduler.shutdown(wait=False)
+
+
+def probe_runs(replica: Replica) -> int:
+    return replica.log().count(f'Running job "{PROBE} ')
+
+
+def both_up(start) -> tuple[Replica, Replica]:
+    a, b = start("a"), start("b")
+    a.wait_healthy()
+    b.wait_healthy()
+    return a, b
+
+
+def leader_and_follower(engine, a: Replica, b: Replica) -> tuple[Replica, Replica]:
+    pid = wait_until(
+        lambda: pid_of(lease_holder(engine)), timeout=15, what="a replica to take the lease"
+    )
+    assert pid in {a.pid, b.pid}
+    return (a, b) if pid == a.pid else (b, a)
+
+
+def test_two_replicas_hold_one_lease_and_only_its_holder_runs_jobs(database, replicas):
+    _, engine = database
+    a, b = both_up(replicas)
+    leader, follower = leader_and_follower(engine, a, b)
+    add_probe(engine)
+    wait_until(lambda: probe_runs(leader) >= 4, timeout=20, what="the leader to run the probe")
+    time.sleep(3)  # several renewals of the 3 s lease
+    assert pid_of(lease_holder(engine)) == leader.pid
+    assert probe_runs(follower) == 0, follower.log()[-3000:]
+    assert "holds the scheduler lease" in leader.log()
+    assert "holds the scheduler lease" not in follower.log()
+    for replica in (leader, follower):
+        assert "JobLookupError" not in replica.log()
+        assert "The scheduler hit an error" not in replica.log()
+
+
+def test_the_follower_takes_over_from_a_killed_or_frozen_leader(database, replicas):
+    _, engine = database
+    a, b = both_up(replicas)
+    first, second = leader_and_follower(engine, a, b)
+    add_probe(engine)
+    wait_until(lambda: probe_runs(first) >= 2, timeout=20, what="the first leader's probe")
+
+    # Frozen (a long pause, a hung VM): its process exists, so only the lease's expiry
+    # (3 s) hands the jobs over.
+    os.kill(first.pid, signal.SIGSTOP)
+    frozen_at = time.monotonic()
+    wait_until(
+        lambda: pid_of(lease_holder(engine)) == second.pid,
+        timeout=15,
+        what="the follower to take the lease",
+    )
+    took = time.monotonic() - frozen_at
+    assert 2.0 <= took <= 3 + 1 + 2, f"took over after {took:.1f} s (lease 3 s, renewal 1 s)"
+    wait_until(lambda: probe_runs(second) >= 2, timeout=15, what="the new leader's probe")
+
+    # Thawed, the old leader learns it lost the lease and runs nothing more.
+    before = probe_runs(first)
+    os.kill(first.pid, signal.SIGCONT)
+    wait_until(lambda: "Lost the scheduler lease" in first.log(), timeout=10, what="the old leader")
+    time.sleep(3)
+    assert probe_runs(first) == before, first.log()[-3000:]
+    assert pid_of(lease_holder(engine)) == second.pid
+
+    # Killed: a process on this machine that no longer exists is taken over at once.
+    second.kill()
+    killed_at = time.monotonic()
+    wait_until(
+        lambda: pid_of(lease_holder(engine)) == first.pid,
+        timeout=15,
+        what="the old leader to take the lease back",
+    )
+    assert time.monotonic() - killed_at <= 3
+    runs = probe_runs(first)
+    wait_until(lambda: probe_runs(first) >= runs + 2, timeout=15, what="the probe on it again")
+
+
+def test_a_scheduled_update_is_posted_once_with_two_replicas_up(
+    database, replicas, make_container, slack
+):
+    url, engine = database
+    a, b = both_up(replicas)
+    leader, follower = leader_and_follower(engine, a, b)
+    slack.channels["C200"] = {"name": "mlops-rollout"}
+
+    # A leader schedules an update through a third process (a follower's scheduler).
+    from bot.broadcasts.service import Audience, Draft
+
+    container = make_container(
+        database_url=url,
+        slack_bot_token="xoxb-test",
+        slack_api_url=slack.base_url,
+    )
+    container.__dict__["scheduler"] = shared_job_store(container.engine)
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
+    title = "Replica town hall"
+    update, created = container.broadcasts.create(
+        Draft(
+            submission_key="replica-1",
+            author="ULEAD",
+            title=title,
+            body="Thursday at 10:00.",
+            audience=Audience(channels=("C200",)),
+            send_at=at,
+        )
+    )
+    assert created
+    container.scheduler.shutdown(wait=False)
+
+    def posted() -> list:
+        return [
+            call
+            for call in slack.calls_to("chat.postMessage")
+            if call.ok and call.params.get("channel") == "C200" and title in str(call.params)
+        ]
+
+    wait_until(posted, timeout=30, what="the scheduled update in C200")
+    time.sleep(4)  # the every-second poll of both replicas, a lease renewal or two
+    assert len(posted()) == 1
+    job = f"send_scheduled_broadcast (trigger: date[{at:%Y-%m-%d %H:%M:%S}"
+    assert f'Running job "{job}' not in follower.log()
+    assert leader.log().count(f'Running job "{job}') == 1
+    assert container.broadcasts.get(update.id).status == "sent"
+    for replica in (leader, follower):
+        assert "JobLookupError" not in replica.log()
