@@ -17,13 +17,16 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from replica_bed import (
     Replica,
+    TcpProxy,
     empty_schema,
     lease_holder,
     pid_of,
     postgres_url,
+    through,
     wait_until,
 )
 from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.postgres
 
@@ -195,3 +198,66 @@ def test_a_scheduled_update_is_posted_once_with_two_replicas_up(
     assert container.broadcasts.get(update.id).status == "sent"
     for replica in (leader, follower):
         assert "JobLookupError" not in replica.log()
+
+
+# -- PostgreSQL not there at start, gone for a few seconds mid-send ------------------------
+def dms(slack, text: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for call in slack.calls_to("chat.postMessage"):
+        if call.ok and call.params.get("text") == text:
+            channel = call.params["channel"]
+            found[channel] = found.get(channel, 0) + 1
+    return found
+
+
+def test_a_replica_waits_for_postgres_then_sends_what_was_queued_once(
+    database, tmp_path, slack, kb, make_container
+):
+    from bot.delivery.outbox import Envelope
+
+    url, _ = database
+    people = [f"U{n}" for n in range(1, 41)]
+    slack.users.update({user: {"id": user, "real_name": user} for user in people})
+    queued = make_container(database_url=url).outbox
+    first, later = "queued while the database was down", "sent through a short outage"
+    queued.enqueue("test-1", [Envelope(user, {"text": first}) for user in people[:5]])
+
+    proxy = TcpProxy(("127.0.0.1", make_url(url).port or 5432))
+    replica = Replica(
+        "a",
+        root=tmp_path,
+        database_url=through(url, proxy),
+        slack=slack,
+        kb=kb,
+        CHANGEBOT_DELIVERY_RATE=8,
+    ).start()
+    try:
+        wait_until(
+            lambda: "is not answering" in replica.log(), timeout=30, what="the waiting message"
+        )
+        time.sleep(3)
+        assert replica.process.poll() is None, replica.log()[-3000:]  # waiting, not crashing
+        assert "trying again in" in replica.log()
+        assert dms(slack, first) == {}
+
+        proxy.up()
+        replica.wait_healthy(timeout=60)
+        wait_until(lambda: len(dms(slack, first)) == 5, timeout=30, what="the queued DMs")
+        assert dms(slack, first) == {f"D{user}": 1 for user in people[:5]}
+
+        # A few seconds without the database in the middle of sending 35 DMs at 8/s.
+        queued.enqueue("test-2", [Envelope(user, {"text": later}) for user in people[5:]])
+        wait_until(lambda: len(dms(slack, later)) >= 5, timeout=30, what="sending to start")
+        proxy.down()
+        time.sleep(3)
+        during = len(dms(slack, later))
+        proxy.up()
+        wait_until(lambda: len(dms(slack, later)) == 35, timeout=60, what="every DM after it")
+        time.sleep(2)
+        assert dms(slack, later) == {f"D{user}": 1 for user in people[5:]}
+        assert during < 35, "the outage came too late to mean anything"
+        assert queued.counts("test-2") == {"sent": 35}
+        assert replica.process.poll() is None
+    finally:
+        replica.stop()
+        proxy.down()
