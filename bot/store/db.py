@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.private_files import create_empty, private_dir, tighten
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal", ".migrate.lock")
 MIGRATION_LOCK = "changebot-migrate"  # + the schema: one lock per database schema
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 15.0
