@@ -10,6 +10,7 @@ import time
 import pytest
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import STATE_PAUSED
 from conftest import FrozenClock
 
 from bot.scheduling import LeaderScheduler, SchedulerLease
@@ -140,7 +141,7 @@ def test_only_the_lease_holders_scheduler_runs_jobs_and_a_follower_takes_over(
         # A job added through the follower lands in the shared store; the leader runs it.
         second.add_job(f"{__name__}:record", "interval", seconds=0.2, args=["tick"], id="tick")
         wait_for(lambda: len(runs) >= 3)
-        assert second.state == 2  # paused: runs nothing
+        assert second.state == STATE_PAUSED  # runs nothing
         first.shutdown(wait=True)  # a clean stop gives the lease up
         wait_for(lambda: second.leading, timeout=5)
         seen = len(runs)

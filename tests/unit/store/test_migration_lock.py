@@ -109,3 +109,26 @@ def test_a_database_that_never_answers_stops_the_start_with_a_clear_message(capl
 def test_a_database_that_answers_is_not_waited_for(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     wait_for_database(engine, wait_seconds=0, sleep=lambda s: pytest.fail("slept"))
+
+
+def test_the_cli_says_which_database_did_not_answer_and_exits(tmp_path):
+    import cli_child
+
+    url = f"postgresql+psycopg://bot:hunter2@127.0.0.1:{closed_port()}/changebot"
+    child = cli_child.start(
+        "ask",
+        "When does phase 1 run?",
+        cwd=tmp_path,
+        env={
+            "CHANGEBOT_DATABASE_URL": url,
+            "CHANGEBOT_DATABASE_WAIT_SECONDS": "2",
+            "CHANGEBOT_DATA_DIR": str(tmp_path / "data"),
+        },
+    )
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 3, out + err
+    said = " ".join(err.split())
+    assert "is not answering" in said and "trying again in 1 s" in said  # while it waited
+    assert "did not answer for 2 s" in said and "CHANGEBOT_DATABASE_URL" in said
+    assert "hunter2" not in out + err
+    assert "Traceback" not in err
