@@ -127,7 +127,8 @@ def test_the_follower_takes_over_from_a_killed_or_frozen_leader(database, replic
         what="the follower to take the lease",
     )
     took = time.monotonic() - frozen_at
-    assert 2.0 <= took <= 3 + 1 + 2, f"took over after {took:.1f} s (lease 3 s, renewal 1 s)"
+    # The last renewal was at most 1 s before the freeze; 4 s of slack for a loaded machine.
+    assert 2.0 <= took <= 3 + 1 + 4, f"took over after {took:.1f} s (lease 3 s, renewal 1 s)"
     wait_until(lambda: probe_runs(second) >= 2, timeout=15, what="the new leader's probe")
 
     # Thawed, the old leader learns it lost the lease and runs nothing more.
