@@ -18,6 +18,7 @@ from bot.knowledge.answer import Answer
 from bot.knowledge.embeddings import EmbeddingModelError
 from bot.knowledge.index import IngestError, IngestReport
 from bot.knowledge.store import EmbeddingModelMismatch
+from bot.store.db import DatabaseUnavailable
 
 app = typer.Typer(
     help="changebot: answers from your change playbook, with sources.",
@@ -354,6 +355,9 @@ def main() -> None:  # console-script entry
     except SettingsError as exc:  # pragma: no cover - surfaced by _container already
         err.print(f"[red]{exc}[/red]")
         raise SystemExit(2) from exc
+    except DatabaseUnavailable as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise SystemExit(3) from exc
 
 
 if __name__ == "__main__":

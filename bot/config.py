@@ -306,6 +306,25 @@ class Settings(BaseSettings):
             "its messages are taken over after this long."
         ),
     )
+    scheduler_lease_seconds: float = Field(
+        30.0,
+        ge=3,
+        le=600,
+        description=(
+            "How long the replica that runs the scheduled jobs holds its lease without a "
+            "renewal (renewed every third of it): when it dies, another replica takes the "
+            "jobs over within this long plus a third."
+        ),
+    )
+    database_wait_seconds: float = Field(
+        120.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How long the bot waits at start for a database that does not answer yet "
+            "(retrying after 1, 2, 4 … 15 s) before it stops with a message."
+        ),
+    )
     misfire_grace_hours: float = Field(
         12.0,
         ge=0,

@@ -20,7 +20,7 @@ from bot.knowledge.retrieve import HybridRetriever
 from bot.knowledge.store import PlaybookStore, make_chroma_client
 from bot.prompts import PromptLibrary
 from bot.questions.service import QuestionService
-from bot.store.db import make_engine, make_session_factory, migrate
+from bot.store.db import make_engine, make_session_factory, migrate, wait_for_database
 from bot.store.record_manager import SQLRecordManager
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class Container:
     @cached_property
     def engine(self):
         engine = make_engine(self.settings.resolved_database_url)
+        wait_for_database(engine, wait_seconds=self.settings.database_wait_seconds)
         # The definitions and the analyzer let a migration backfill figures from answers.
         migrate(
             engine,
@@ -393,17 +394,23 @@ class Container:
 
     @cached_property
     def scheduler(self):
-        """APScheduler on our database: jobs (scheduled updates, ticks) survive restarts.
+        """APScheduler on our database: jobs (scheduled updates, ticks) survive restarts;
+        it runs them only while this replica holds the scheduler lease (bot/scheduling.py).
 
         Built here, started by `bot.slack.runner.start_housekeeping`.
         """
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
 
-        return BackgroundScheduler(
+        from bot.scheduling import LeaderScheduler, SchedulerLease
+
+        return LeaderScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             daemon=True,
+            lease=SchedulerLease(
+                session_factory=self.session_factory,
+                seconds=self.settings.scheduler_lease_seconds,
+            ),
         )
 
     @cached_property

@@ -91,31 +91,34 @@ def purge() -> None:
         _CONTAINER.retention.purge()
 
 
+RECURRING = (
+    ("pulse-tick", "bot.slack.runner:pulse_tick", {"minutes": 1}),
+    ("broadcasts-due", "bot.slack.runner:broadcasts_due", {"minutes": 1}),
+    ("purge", "bot.slack.runner:purge", {"hours": 1}),
+)
+
+
+def schedule_recurring(scheduler) -> None:
+    """The recurring jobs, added (or kept) in the shared job store by the leader."""
+    for job_id, func, interval in RECURRING:
+        if scheduler.get_job(job_id) is None:
+            scheduler.add_job(func, "interval", id=job_id, replace_existing=True, **interval)
+
+
 def start_housekeeping(container) -> BackgroundScheduler:
-    """APScheduler with its SQLAlchemy job store in our database, plus the delivery worker."""
+    """The delivery worker (every replica) and the scheduler (jobs run by the lease holder).
+
+    Every replica's scheduler starts paused on the shared job store; whichever holds the
+    scheduler lease (bot/scheduling.py) adds the recurring jobs, purges once, and runs the
+    jobs until it stops or loses the lease.
+    """
 
     global _CONTAINER
     _CONTAINER = container
     scheduler = container.scheduler
-    scheduler.add_job(
-        "bot.slack.runner:pulse_tick",
-        "interval",
-        minutes=1,
-        id="pulse-tick",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "bot.slack.runner:broadcasts_due",
-        "interval",
-        minutes=1,
-        id="broadcasts-due",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "bot.slack.runner:purge", "interval", hours=1, id="purge", replace_existing=True
-    )
+    scheduler.on_lead.append(lambda: schedule_recurring(scheduler))
+    scheduler.on_lead.append(purge)
     scheduler.start()
-    purge()
     container.delivery_worker.start()
     return scheduler
 

@@ -11,8 +11,10 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -448,3 +450,27 @@ class AgentViewUser(Base):
     greeted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     context_channel: Mapped[str] = mapped_column(String(64), default="")
     context_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+class SchedulerLeaseRow(Base):
+    """Which replica runs the scheduled jobs, until when (see bot/scheduling.py)."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))  # "" when released
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    renewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SchedulerJob(Base):
+    """APScheduler's job table, exactly as its SQLAlchemyJobStore defines it.
+
+    Created by a migration (under the migration lock) rather than by the job store on
+    start, so that replicas starting together do not race to create it.
+    """
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
