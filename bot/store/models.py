@@ -451,6 +451,7 @@ class AgentViewUser(Base):
     context_channel: Mapped[str] = mapped_column(String(64), default="")
     context_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
+
 class SchedulerLeaseRow(Base):
     """Which replica runs the scheduled jobs, until when (see bot/scheduling.py)."""
 
