@@ -399,3 +399,20 @@ class ConsoleSignIn(Base):
     method: Mapped[str] = mapped_column(String(16))  # link | slack | sign-out
     outcome: Mapped[str] = mapped_column(String(32))  # signed in | refused: <why> | signed out
     address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SendBudget(Base):
+    """One Slack method's send budget for the whole deployment, or one channel's pause.
+
+    `tat` is the theoretical arrival time of the generic cell rate algorithm (GCRA): a grant
+    of n calls at `rate` moves it n / rate seconds on; a grant is refused while it would sit
+    more than the burst tolerance ahead of now. `paused_until` is Slack's Retry-After for this
+    method (scope "chat.postMessage") or channel (scope "chat.postMessage|D123"). Epoch
+    seconds. See bot/delivery/limiter.py.
+    """
+
+    __tablename__ = "send_budget"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0, index=True)
