@@ -21,8 +21,9 @@ Where the budget lives:
   paused channel, changed by single-row UPDATEs that SQLite and PostgreSQL both run atomically;
 - `SharedLimiter(RedisBudget(...))`: the same in Redis (one Lua script), with CHANGEBOT_REDIS_URL.
 A shared budget is a GCRA (generic cell rate algorithm): a grant of n calls moves the method's
-theoretical arrival time `tat` on by n / rate and is refused while `tat` is more than one batch
-ahead of now. In any window of T seconds the deployment gets at most rate * T + 2 batches.
+theoretical arrival time `tat` on by n / rate and is refused while `tat` is ahead of now by more
+than LATE_S. In any window of T seconds the deployment gets at most rate * (T + LATE_S) calls
+plus one batch (a batch is 1 % of a second's budget, at least one call).
 Shared budgets compare the wall clocks of the replicas: keep them synchronised (NTP).
 """
 
@@ -42,6 +43,8 @@ POST = "chat.postMessage"
 CHANNEL_SCOPED = frozenset({POST})  # methods Slack also limits per channel
 PAUSE_REFRESH_S = 0.2  # how stale another replica's Retry-After may be here
 BATCH_SHARE = 0.01  # a replica takes this share of a second's budget per grant (at least 1)
+LATE_S = 0.01  # a shared grant may come this much late without the budget being lost
+BURST_SHARE = 0.02  # an in-process bucket holds this share of a second's budget (at least 1)
 STALE_CHANNEL_S = 3600.0  # paused-channel rows older than this are deleted
 
 
@@ -159,6 +162,7 @@ class MemoryLimiter:
             if method not in self._buckets:
                 rate = self.rates.get(method, self.rate)
                 capacity = self.capacity if method not in self.rates else None
+                capacity = capacity or max(1.0, rate * BURST_SHARE)
                 self._buckets[method] = TokenBucket(
                     rate=rate, capacity=capacity, clock=self.clock, sleep=self.sleep
                 )
@@ -244,7 +248,8 @@ class SharedLimiter:
                         self._stash[method] -= 1
                         return True
                 n = self.batch(method)
-                wait = self.budget.grant(method, n / rate, n / rate, self.clock())
+                cost = n / rate
+                wait = self.budget.grant(method, cost, min(cost, LATE_S), self.clock())
                 if wait <= 0:
                     with self._lock:
                         self._stash[method] = self._stash.get(method, 0) + n - 1
@@ -276,9 +281,9 @@ class DatabaseBudget:
                 select(SendBudget.tat, SendBudget.paused_until).where(SendBudget.scope == method)
             ).first()
             session.rollback()
-        if row is None:
+        if row is None:  # the method's first call: its row, then ask again
             self._create(method, 0.0)
-            return 0.0001  # ask again at once
+            return self.grant(method, cost, slack, now)
         tat, paused_until = row
         return max(paused_until - now, tat - slack - now, 0.0001)
 
@@ -332,9 +337,9 @@ return '0'
 """
 
 _PAUSE = """
-local until = tonumber(ARGV[2])
+local ends = tonumber(ARGV[2])
 local current = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
-if until > current then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+if ends > current then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 return 1
 """
