@@ -23,7 +23,8 @@ Where the budget lives:
 A shared budget is a GCRA (generic cell rate algorithm): a grant of n calls moves the method's
 theoretical arrival time `tat` on by n / rate and is refused while `tat` is ahead of now by more
 than LATE_S. In any window of T seconds the deployment gets at most rate * (T + LATE_S) calls
-plus one batch (a batch is 1 % of a second's budget, at least one call).
+plus one batch (a batch is 2 % of a second's budget, at least one call): 1.03 x rate at most
+in any second once the rate is 50 a second or more.
 Shared budgets compare the wall clocks of the replicas: keep them synchronised (NTP).
 """
 
@@ -42,7 +43,7 @@ from bot.store.models import SendBudget
 POST = "chat.postMessage"
 CHANNEL_SCOPED = frozenset({POST})  # methods Slack also limits per channel
 PAUSE_REFRESH_S = 0.2  # how stale another replica's Retry-After may be here
-BATCH_SHARE = 0.01  # a replica takes this share of a second's budget per grant (at least 1)
+BATCH_SHARE = 0.02  # a replica takes this share of a second's budget per grant (at least 1)
 LATE_S = 0.01  # a shared grant may come this much late without the budget being lost
 BURST_SHARE = 0.02  # an in-process bucket holds this share of a second's budget (at least 1)
 STALE_CHANNEL_S = 3600.0  # paused-channel rows older than this are deleted
@@ -371,18 +372,3 @@ class RedisBudget:
     def paused(self, now: float) -> dict[str, float]:
         rows = self.client.zrangebyscore(f"{self.prefix}paused", f"({now}", "+inf", withscores=True)
         return {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in rows}
-
-
-def parse_rates(text: str) -> dict[str, float]:
-    """ "conversations.open=0.8, chat.update=0.8" -> {method: calls per second}."""
-    rates: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        method, _, value = item.partition("=")
-        try:
-            rates[method.strip()] = float(value)
-        except ValueError:
-            message = f"{item!r}: write method=calls per second, e.g. chat.update=0.8"
-            raise ValueError(message) from None
-        if rates[method.strip()] <= 0 or not method.strip():
-            raise ValueError(f"{item!r}: a method name and a rate above 0")
-    return rates

@@ -8,13 +8,13 @@ import uuid
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from bot.config import parse_rates
 from bot.delivery.limiter import (
     POST,
     DatabaseBudget,
     MemoryLimiter,
     RedisBudget,
     SharedLimiter,
-    parse_rates,
 )
 
 OPEN = "conversations.open"
