@@ -98,6 +98,7 @@ class DeliveryWorker:
         self._unwritten: deque[tuple[str, Callable[[], object]]] = deque()
         self._beat_stop: threading.Event | None = None
         self._role = BOT
+        self._dm_known: dict[str, str | None] = {}  # this batch's DM channels, read at once
         self._local = threading.local()  # the Slack call each sending thread is making
         self._writing = threading.RLock()  # outcomes are written one at a time, in order
 
@@ -141,6 +142,7 @@ class DeliveryWorker:
         claimed_at = time.monotonic()
         rows = self.outbox.claim(self.batch_size)
         self._lease_from = claimed_at
+        self._read_dm_channels(rows)
         if self.concurrency == 1 or len(rows) < 2:
             return self._send(rows)
         # Slack answers each call in tens of milliseconds: one call at a time would cap the
@@ -151,6 +153,15 @@ class DeliveryWorker:
             lanes[zlib.crc32(row.recipient.encode()) % len(lanes)].append(row)
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="delivery-send") as pool:
             return sum(pool.map(self._send, [lane for lane in lanes if lane]))
+
+    def _read_dm_channels(self, rows: list[Claimed]) -> None:
+        """The batch's cached DM channels in one query rather than one per row."""
+        users = [r.recipient for r in rows if r.op == "post" and r.recipient[:1] not in "CG"]
+        try:
+            found = self.outbox.dm_channels(users) if users else {}
+        except SQLAlchemyError:  # each row looks for itself then
+            found, users = {}, []
+        self._dm_known = {user: found.get(user) for user in users}
 
     def _send(self, rows: list[Claimed]) -> int:
         handled = 0
@@ -357,7 +368,10 @@ class DeliveryWorker:
         if row.recipient[:1] in {"C", "G"}:
             return row.recipient  # a channel post
         try:
-            cached = self.outbox.dm_channel(row.recipient)
+            if row.recipient in self._dm_known:
+                cached = self._dm_known[row.recipient]  # read for the whole batch
+            else:
+                cached = self.outbox.dm_channel(row.recipient)
         except SQLAlchemyError:  # the cache only saves a call; Slack gives the same channel
             cached = None
         if cached:
