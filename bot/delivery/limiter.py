@@ -30,15 +30,18 @@ Shared budgets compare the wall clocks of the replicas: keep them synchronised (
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import case, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.store.models import SendBudget
+
+log = logging.getLogger(__name__)
 
 POST = "chat.postMessage"
 CHANNEL_SCOPED = frozenset({POST})  # methods Slack also limits per channel
@@ -52,6 +55,11 @@ STALE_CHANNEL_S = 3600.0  # paused-channel rows older than this are deleted
 def scope(method: str, channel: str | None = None) -> str:
     """The key of a pause: the method, or the method and the channel it is limited for."""
     return f"{method}|{channel}" if channel and method in CHANNEL_SCOPED else method
+
+
+class BudgetUnavailable(RuntimeError):
+    """The shared budget cannot be reached: nothing may be sent until it answers again (a
+    replica on its own budget could take the whole deployment's rate)."""
 
 
 class Limiter(Protocol):
@@ -186,6 +194,8 @@ class MemoryLimiter:
 class Budget(Protocol):
     """Where a shared budget lives (the database or Redis); every call is atomic there."""
 
+    errors: tuple[type[Exception], ...]  # what the store raises when it is away
+
     def grant(self, method: str, cost: float, slack: float, now: float) -> float:
         """Take `cost` seconds of `method`'s budget: 0.0 if granted, else seconds to wait."""
 
@@ -226,17 +236,25 @@ class SharedLimiter:
         return max(1, int(self.rates.get(method, self.rate) * BATCH_SHARE))
 
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
+        """Here at once; for the other replicas when the store answers (else they hear their
+        own 429)."""
         until = self.clock() + seconds
         key = scope(method, channel)
         self.pauses.set(key, until)
-        self.budget.pause(key, until)
+        try:
+            self.budget.pause(key, until)
+        except self.budget.errors as exc:
+            log.warning("Could not share the Retry-After of %s: %s", key, _first_line(exc))
 
     def paused_for(self, method: str, channel: str | None = None) -> float:
         now = self.clock()
         if now - self._read_at >= PAUSE_REFRESH_S:
             self._read_at = now
-            for key, until in self.budget.paused(now).items():
-                self.pauses.set(key, until)
+            try:
+                for key, until in self.budget.paused(now).items():
+                    self.pauses.set(key, until)
+            except self.budget.errors as exc:
+                raise BudgetUnavailable(_first_line(exc)) from exc
         return self.pauses.left(method, channel)
 
     def acquire(self, method: str, stop: threading.Event | None = None) -> bool:
@@ -250,7 +268,10 @@ class SharedLimiter:
                         return True
                 n = self.batch(method)
                 cost = n / rate
-                wait = self.budget.grant(method, cost, min(cost, LATE_S), self.clock())
+                try:
+                    wait = self.budget.grant(method, cost, min(cost, LATE_S), self.clock())
+                except self.budget.errors as exc:
+                    raise BudgetUnavailable(_first_line(exc)) from exc
                 if wait <= 0:
                     with self._lock:
                         self._stash[method] = self._stash.get(method, 0) + n - 1
@@ -262,6 +283,8 @@ class SharedLimiter:
 
 class DatabaseBudget:
     """The shared budget in the `send_budget` table (SQLite or PostgreSQL)."""
+
+    errors = (SQLAlchemyError,)
 
     def __init__(self, session_factory) -> None:
         self.sessions = session_factory
@@ -350,6 +373,9 @@ class RedisBudget:
     """The shared budget in Redis: `<prefix>tat:<method>` strings, a `<prefix>paused` zset."""
 
     def __init__(self, client, *, prefix: str = "changebot:send:") -> None:
+        import redis  # only deployments that set CHANGEBOT_REDIS_URL need it
+
+        self.errors = (redis.RedisError,)
         self.client = client
         self.prefix = prefix
         self._grant = client.register_script(_GRANT)
@@ -357,7 +383,7 @@ class RedisBudget:
 
     @classmethod
     def from_url(cls, url: str, **kwargs) -> RedisBudget:
-        import redis  # only deployments that set CHANGEBOT_REDIS_URL need it
+        import redis
 
         return cls(redis.Redis.from_url(url, socket_timeout=5), **kwargs)
 
@@ -372,3 +398,7 @@ class RedisBudget:
     def paused(self, now: float) -> dict[str, float]:
         rows = self.client.zrangebyscore(f"{self.prefix}paused", f"({now}", "+inf", withscores=True)
         return {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in rows}
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).split("\n", 1)[0][:200]

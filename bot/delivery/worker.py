@@ -31,12 +31,13 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery.leases import BOT, CLI, Heartbeats
-from bot.delivery.limiter import POST, Limiter, MemoryLimiter, TokenBucket
+from bot.delivery.limiter import POST, BudgetUnavailable, Limiter, MemoryLimiter, TokenBucket
 from bot.delivery.outbox import Claimed, Outbox
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "changebot_delivery"
+BUDGET_RETRY_S = 1.0  # a row waits this long when the shared send budget cannot be reached
 PERMANENT_ERRORS = frozenset(
     {
         "user_not_found",
@@ -308,11 +309,25 @@ class DeliveryWorker:
         """Before a Slack call: put the row back while its method or channel is paused, else
         wait for the method's budget."""
         self._local.calling = (method, channel)
-        wait = self.limiter.paused_for(method, channel)
+        wait = self._paused_for(method, channel)
         if wait > 0:
             raise _NotNow(wait)
-        if not self.limiter.acquire(method, self.stop_event):
-            raise _NotNow(0.0)
+        try:
+            if not self.limiter.acquire(method, self.stop_event):
+                raise _NotNow(0.0)
+        except BudgetUnavailable as exc:
+            raise self._budget_away(method, exc) from exc
+
+    def _paused_for(self, method: str, channel: str | None = None) -> float:
+        try:
+            return self.limiter.paused_for(method, channel)
+        except BudgetUnavailable as exc:
+            raise self._budget_away(method, exc) from exc
+
+    def _budget_away(self, method: str, exc: BudgetUnavailable) -> _NotNow:
+        """Never send beyond the deployment's budget: the row waits for it."""
+        log.warning("The shared send budget is unavailable, %s waits: %s", method, exc)
+        return _NotNow(BUDGET_RETRY_S)
 
     def deliver(self, row: Claimed) -> None:
         posting = False  # True once a chat.postMessage may have reached Slack
@@ -376,7 +391,7 @@ class DeliveryWorker:
             cached = None
         if cached:
             return cached
-        paused = self.limiter.paused_for("conversations.open")
+        paused = self._paused_for("conversations.open")
         if paused > 0 and self.dm_by_user_id and not row.was_interrupted:
             return row.recipient
         self._gate("conversations.open")

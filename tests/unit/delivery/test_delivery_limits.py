@@ -118,3 +118,42 @@ def test_replicas_on_postgresql_share_the_budget_by_default(make_container):
     container = make_container(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     container.__dict__["session_factory"] = sessions = object()  # no server needed here
     assert container.send_limiter.budget.sessions is sessions
+
+
+class FlakyBudget:
+    """A shared budget whose store is away until `back` is set."""
+
+    errors = (ConnectionError,)
+
+    def __init__(self) -> None:
+        self.back = False
+
+    def _check(self) -> None:
+        if not self.back:
+            raise ConnectionError("Connection refused")
+
+    def grant(self, method, cost, slack, now):
+        self._check()
+        return 0.0
+
+    def pause(self, key, until):
+        self._check()
+
+    def paused(self, now):
+        self._check()
+        return {}
+
+
+def test_nothing_is_sent_while_the_shared_budget_is_away(outbox, slack, caplog):
+    budget = FlakyBudget()
+    worker = make_worker(outbox, slack, limiter=SharedLimiter(budget, rate=200))
+    outbox.enqueue("pulse-1", [Envelope(u, {"text": f"Pulse for {u}"}) for u in ("U1", "U2")])
+    worker.run_once()
+    assert slack.calls_to("chat.postMessage") == []  # no budget, no sending on our own
+    assert outbox.counts("pulse-1") == {"pending": 2}
+    assert "shared send budget is unavailable" in caplog.text
+    assert "failed unexpectedly" not in caplog.text
+    budget.back = True
+    worker.drain(timeout=10)
+    assert outbox.counts("pulse-1") == {"sent": 2}
+    assert len(slack.successful_calls("chat.postMessage")) == 2
