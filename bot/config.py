@@ -7,6 +7,7 @@ Settings; nothing else reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -294,7 +295,40 @@ class Settings(BaseSettings):
         "UTC", description="Time zone for people whose Slack profile has none."
     )
     delivery_rate: float = Field(
-        2.0, gt=0, le=50, description="Direct messages per second the delivery worker sends."
+        2.0,
+        gt=0,
+        le=50,
+        description=(
+            "Calls per second to each Slack method the delivery workers make (chat.postMessage, "
+            "conversations.open, ...), for the whole deployment when the budget is shared."
+        ),
+    )
+    delivery_method_rates: str = Field(
+        "",
+        description=(
+            "Other rates for some methods, e.g. `conversations.open=0.8,chat.update=0.8` "
+            "(calls per second); the others use the delivery rate."
+        ),
+    )
+    delivery_limiter: Literal["auto", "memory", "database", "redis"] = Field(
+        "auto",
+        description=(
+            "Where the send budget lives: `memory` (this process), `database` (shared by every "
+            "replica on the database), `redis` (shared, needs CHANGEBOT_REDIS_URL). `auto`: "
+            "redis with a Redis URL, else database on PostgreSQL, else memory."
+        ),
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the shared send budget, e.g. `redis://127.0.0.1:6379/0`.",
+    )
+    delivery_concurrency: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description=(
+            "Messages a delivery worker has in flight at once (one person's always in order)."
+        ),
     )
     delivery_lease_seconds: float = Field(
         60.0,
@@ -386,6 +420,16 @@ class Settings(BaseSettings):
         description="Client Secret (Basic Information > App Credentials): 'Sign in with Slack'.",
     )
 
+    @field_validator("delivery_method_rates")
+    @classmethod
+    def _rates(cls, value: str) -> str:
+        parse_rates(value)
+        return value
+
+    @property
+    def method_rates(self) -> dict[str, float]:
+        return parse_rates(self.delivery_method_rates)
+
     @field_validator("log_level")
     @classmethod
     def _upper(cls, value: str) -> str:
@@ -406,6 +450,22 @@ class Settings(BaseSettings):
         """The console's public base URL, without a trailing slash."""
         url = self.console_url or f"http://localhost:{self.console_port}/console"
         return url.rstrip("/")
+
+
+def parse_rates(text: str) -> dict[str, float]:
+    """ "conversations.open=0.8, chat.update=0.8" -> {method: calls per second}."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        method, _, value = (part.strip() for part in item.partition("="))
+        try:
+            rate = float(value)
+        except ValueError:
+            message = f"{item!r}: write method=calls per second, e.g. chat.update=0.8"
+            raise ValueError(message) from None
+        if rate <= 0 or not method:
+            raise ValueError(f"{item!r}: a method name and a rate above 0")
+        rates[method] = rate
+    return rates
 
 
 class SettingsError(RuntimeError):

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from langchain_core.embeddings import Embeddings
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.knowledge.answer import Answerer, load_chat_model
 from bot.knowledge.embeddings import CountingEmbeddings, load_sentence_transformer
 from bot.knowledge.generations import Generations
@@ -238,8 +238,33 @@ class Container:
             outbox=self.outbox,
             client=self.slack_client(for_delivery=True),
             rate_per_second=self.settings.delivery_rate,
+            limiter=self.send_limiter,
+            concurrency=self.settings.delivery_concurrency,
             on_sent=on_sent,
         )
+
+    @cached_property
+    def send_limiter(self):
+        """The send budget per Slack method: shared by every replica unless the deployment
+        is one process on SQLite (see bot/delivery/limiter.py)."""
+        from bot.delivery import limiter
+
+        settings = self.settings
+        kind = settings.delivery_limiter
+        if kind == "auto":
+            on_postgres = settings.resolved_database_url.startswith("postgresql")
+            kind = "redis" if settings.redis_url else "database" if on_postgres else "memory"
+        rates = {"rate": settings.delivery_rate, "rates": settings.method_rates}
+        if kind == "memory":
+            return limiter.MemoryLimiter(**rates)
+        if kind == "database":
+            return limiter.SharedLimiter(limiter.DatabaseBudget(self.session_factory), **rates)
+        if not settings.redis_url:
+            raise SettingsError(
+                "CHANGEBOT_DELIVERY_LIMITER=redis needs CHANGEBOT_REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/0): where the replicas share their send budget."
+            )
+        return limiter.SharedLimiter(limiter.RedisBudget.from_url(settings.redis_url), **rates)
 
     @cached_property
     def directory(self):

@@ -350,6 +350,10 @@ class SlackEmulator:
 
     def _m_chat_postMessage(self, params: dict) -> dict:
         channel = self._channel(params, posting=True)
+        if channel[:1] in {"U", "W"}:  # a user id: Slack posts to the bot's DM with them
+            if channel in self.dm_errors:
+                raise SlackError(self.dm_errors[channel])
+            channel = "D" + channel
         if not any(params.get(k) for k in ("text", "blocks", "attachments")):
             raise SlackError("no_text")
         message = self._store_message(channel, params)

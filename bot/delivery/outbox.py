@@ -382,6 +382,16 @@ class Outbox:
             row = session.get(DmChannel, user_id)
             return row.channel_id if row else None
 
+    def dm_channels(self, user_ids: list[str]) -> dict[str, str]:
+        """The cached DM channels of a batch's recipients, in one query."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(DmChannel.user_id, DmChannel.channel_id).where(
+                    DmChannel.user_id.in_(set(user_ids))
+                )
+            )
+            return {user: channel for user, channel in rows}
+
     def remember_dm_channel(self, user_id: str, channel_id: str) -> None:
         """One upsert: two workers opening the same person's DM at once both succeed."""
         with self.sessions.begin() as session:

@@ -1,6 +1,10 @@
 """The delivery worker: drains the outbox within Slack's rate limits, never twice.
 
-- A token bucket paces sends; a 429 pauses the whole bucket for Retry-After.
+- A limiter (limiter.py) paces every Slack method on its own budget; a 429 pauses only that
+  method for Retry-After, or for chat.postMessage only the channel. A row that would wait for
+  a paused channel or method is put back for that long; the rest of the batch goes on. While
+  conversations.open is paused, a DM is posted to the user id (Slack opens the DM itself and
+  answers with its channel).
 - 5xx, timeouts and dropped connections are retried with exponential backoff.
 - Permanent errors (user_not_found, account_inactive, cannot_dm_bot, …) are
   recorded and never retried.
@@ -17,19 +21,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery.leases import BOT, CLI, Heartbeats
+from bot.delivery.limiter import POST, BudgetUnavailable, Limiter, MemoryLimiter, TokenBucket
 from bot.delivery.outbox import Claimed, Outbox
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "changebot_delivery"
+BUDGET_RETRY_S = 1.0  # a row waits this long when the shared send budget cannot be reached
 PERMANENT_ERRORS = frozenset(
     {
         "user_not_found",
@@ -56,51 +64,6 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-class TokenBucket:
-    """`rate` sends per second on average, bursts up to `capacity`; pausable as a whole."""
-
-    def __init__(
-        self,
-        *,
-        rate: float,
-        capacity: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.rate = rate
-        self.capacity = capacity or max(1.0, rate)
-        self.tokens = self.capacity
-        self.clock = clock
-        self.sleep = sleep
-        self.updated = clock()
-        self.paused_until = 0.0
-        self._lock = threading.Lock()
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self.paused_until = max(self.paused_until, self.clock() + seconds)
-            self.tokens = 0.0
-
-    def acquire(self, stop: threading.Event | None = None) -> bool:
-        """Wait for a token; False if `stop` was set while waiting."""
-        while True:
-            with self._lock:
-                now = self.clock()
-                if now >= self.paused_until:
-                    self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                    self.updated = now
-                    if self.tokens >= 1.0:
-                        self.tokens -= 1.0
-                        return True
-                    wait = (1.0 - self.tokens) / self.rate
-                else:
-                    self.updated = self.paused_until
-                    wait = self.paused_until - now
-            if stop is not None and stop.is_set():
-                return False
-            self.sleep(min(wait, 0.5))
-
-
 class DeliveryWorker:
     def __init__(
         self,
@@ -112,12 +75,17 @@ class DeliveryWorker:
         backoff_seconds: float = 2.0,
         batch_size: int = 50,
         bucket: TokenBucket | None = None,
+        limiter: Limiter | None = None,
+        dm_by_user_id: bool = True,
+        concurrency: int = 1,
         on_sent: Callable[[Claimed, str, str], None] | None = None,
         heartbeats: Heartbeats | None = None,
     ) -> None:
         self.outbox = outbox
         self.client = client
-        self.bucket = bucket or TokenBucket(rate=rate_per_second)
+        self.limiter = limiter or MemoryLimiter(rate=rate_per_second, bucket=bucket)
+        self.dm_by_user_id = dm_by_user_id  # post to the user id while conversations.open waits
+        self.concurrency = max(1, concurrency)  # rows in flight at once (one person's in order)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.batch_size = batch_size
@@ -131,6 +99,18 @@ class DeliveryWorker:
         self._unwritten: deque[tuple[str, Callable[[], object]]] = deque()
         self._beat_stop: threading.Event | None = None
         self._role = BOT
+        self._dm_known: dict[str, str | None] = {}  # this batch's DM channels, read at once
+        self._local = threading.local()  # the Slack call each sending thread is making
+        self._writing = threading.RLock()  # outcomes are written one at a time, in order
+
+    @property
+    def bucket(self) -> TokenBucket:
+        """chat.postMessage's bucket in an in-process limiter (older tests set one)."""
+        return self.limiter.bucket(POST)
+
+    @bucket.setter
+    def bucket(self, bucket: TokenBucket) -> None:
+        self.limiter = MemoryLimiter(rate=bucket.rate, bucket=bucket)
 
     # -- loop ----------------------------------------------------------------------------
     def start(self) -> threading.Thread:
@@ -163,9 +143,31 @@ class DeliveryWorker:
         claimed_at = time.monotonic()
         rows = self.outbox.claim(self.batch_size)
         self._lease_from = claimed_at
+        self._read_dm_channels(rows)
+        if self.concurrency == 1 or len(rows) < 2:
+            return self._send(rows)
+        # Slack answers each call in tens of milliseconds: one call at a time would cap the
+        # rate well below the budget. Rows go to lanes by recipient, so one person's (or one
+        # channel's) messages still go out in the order they were claimed.
+        lanes: list[list[Claimed]] = [[] for _ in range(min(self.concurrency, len(rows)))]
+        for row in rows:
+            lanes[zlib.crc32(row.recipient.encode()) % len(lanes)].append(row)
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="delivery-send") as pool:
+            return sum(pool.map(self._send, [lane for lane in lanes if lane]))
+
+    def _read_dm_channels(self, rows: list[Claimed]) -> None:
+        """The batch's cached DM channels in one query rather than one per row."""
+        users = [r.recipient for r in rows if r.op == "post" and r.recipient[:1] not in "CG"]
+        try:
+            found = self.outbox.dm_channels(users) if users else {}
+        except SQLAlchemyError:  # each row looks for itself then
+            found, users = {}, []
+        self._dm_known = {user: found.get(user) for user in users}
+
+    def _send(self, rows: list[Claimed]) -> int:
         handled = 0
         for position, row in enumerate(rows):
-            if not self.bucket.acquire(self.stop_event) or not self._holds_lease():
+            if self.stop_event.is_set() or not self._holds_lease():
                 self._release(rows[position:])
                 break
             try:
@@ -258,6 +260,10 @@ class DeliveryWorker:
     # -- writing outcomes ----------------------------------------------------------------
     def _write(self, what: str, action: Callable[[], object]) -> None:
         """Run a database write now, or keep it (in order) until the database answers."""
+        with self._writing:
+            self._write_locked(what, action)
+
+    def _write_locked(self, what: str, action: Callable[[], object]) -> None:
         if self._unwritten:
             self._unwritten.append((what, action))
             return
@@ -270,6 +276,10 @@ class DeliveryWorker:
             log.exception("Could not record %s", what)
 
     def _write_pending(self) -> None:
+        with self._writing:
+            self._write_pending_locked()
+
+    def _write_pending_locked(self) -> None:
         while self._unwritten:
             what, action = self._unwritten[0]
             try:
@@ -280,21 +290,45 @@ class DeliveryWorker:
                 log.exception("Could not record %s", what)
             self._unwritten.popleft()
 
-    def _release(self, rows: list[Claimed], *, verify: bool = False) -> None:
-        """Give rows back unsent (stopping, or our lease may have run out)."""
+    def _release(self, rows: list[Claimed], *, verify: bool = False, delay: float = 0) -> None:
+        """Give rows back unsent (stopping, our lease may have run out, or Slack said wait)."""
         for row in rows:
             self._write(
                 f"the release of {row.key}",
                 lambda row=row: self.outbox.mark_retry(
                     row.id,
-                    "stopped before sending",
-                    delay=0,
+                    "stopped before sending" if not delay else "waiting for Slack's Retry-After",
+                    delay=delay,
                     count_attempt=False,
                     verify=verify or row.was_interrupted,
                 ),
             )
 
     # -- one row -------------------------------------------------------------------------
+    def _gate(self, method: str, channel: str | None = None) -> None:
+        """Before a Slack call: put the row back while its method or channel is paused, else
+        wait for the method's budget."""
+        self._local.calling = (method, channel)
+        wait = self._paused_for(method, channel)
+        if wait > 0:
+            raise _NotNow(wait)
+        try:
+            if not self.limiter.acquire(method, self.stop_event):
+                raise _NotNow(0.0)
+        except BudgetUnavailable as exc:
+            raise self._budget_away(method, exc) from exc
+
+    def _paused_for(self, method: str, channel: str | None = None) -> float:
+        try:
+            return self.limiter.paused_for(method, channel)
+        except BudgetUnavailable as exc:
+            raise self._budget_away(method, exc) from exc
+
+    def _budget_away(self, method: str, exc: BudgetUnavailable) -> _NotNow:
+        """Never send beyond the deployment's budget: the row waits for it."""
+        log.warning("The shared send budget is unavailable, %s waits: %s", method, exc)
+        return _NotNow(BUDGET_RETRY_S)
+
     def deliver(self, row: Claimed) -> None:
         posting = False  # True once a chat.postMessage may have reached Slack
         try:
@@ -302,10 +336,12 @@ class DeliveryWorker:
             if row.op == "post":
                 ts = self._already_sent(row, channel) if row.was_interrupted else None
                 if ts is None:
+                    self._gate("chat.postMessage", channel)
                     posting = True
-                    ts = self._post(row, channel)
+                    channel, ts = self._post(row, channel)
             elif row.op == "update":
                 ts = row.payload["ts"]
+                self._gate("chat.update", channel)
                 self.client.chat_update(
                     channel=channel,
                     ts=ts,
@@ -314,10 +350,14 @@ class DeliveryWorker:
                 )
             elif row.op == "delete":
                 ts = row.payload["ts"]
+                self._gate("chat.delete", channel)
                 self.client.chat_delete(channel=channel, ts=ts)
             else:
                 self.outbox.mark_failed(row.id, f"unknown op {row.op}")
                 return
+        except _NotNow as wait:
+            self._release([row], delay=wait.seconds)
+            return
         except SlackApiError as exc:
             # A 5xx on a post is ambiguous: Slack may have stored the message anyway.
             self._handle_api_error(row, exc, verify=row.was_interrupted or posting)
@@ -335,24 +375,38 @@ class DeliveryWorker:
             self._write(f"what follows {row.key}", lambda: on_sent(row, channel, ts))
 
     def _channel_for(self, row: Claimed) -> str:
+        """The channel to call: a channel post's, the cached DM, a newly opened DM, or, while
+        conversations.open is paused, the user id itself (not for a row that must be checked
+        in its DM's history first)."""
         if row.op != "post":
             return row.payload["channel"]
         if row.recipient[:1] in {"C", "G"}:
             return row.recipient  # a channel post
         try:
-            cached = self.outbox.dm_channel(row.recipient)
+            if row.recipient in self._dm_known:
+                cached = self._dm_known[row.recipient]  # read for the whole batch
+            else:
+                cached = self.outbox.dm_channel(row.recipient)
         except SQLAlchemyError:  # the cache only saves a call; Slack gives the same channel
             cached = None
         if cached:
             return cached
+        paused = self._paused_for("conversations.open")
+        if paused > 0 and self.dm_by_user_id and not row.was_interrupted:
+            return row.recipient
+        self._gate("conversations.open")
         channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
-        try:
-            self.outbox.remember_dm_channel(row.recipient, channel)
-        except SQLAlchemyError as exc:
-            log.warning("Could not cache the DM channel of %s: %s", row.recipient, _first_line(exc))
+        self._remember(row.recipient, channel)
         return channel
 
-    def _post(self, row: Claimed, channel: str) -> str:
+    def _remember(self, user: str, channel: str) -> None:
+        try:
+            self.outbox.remember_dm_channel(user, channel)
+        except SQLAlchemyError as exc:
+            log.warning("Could not cache the DM channel of %s: %s", user, _first_line(exc))
+
+    def _post(self, row: Claimed, channel: str) -> tuple[str, str]:
+        """Post; returns the channel Slack answers with (a DM's, when posted to a user id)."""
         response = self.client.chat_postMessage(
             channel=channel,
             text=row.payload.get("text", ""),
@@ -360,10 +414,14 @@ class DeliveryWorker:
             metadata={"event_type": METADATA_EVENT, "event_payload": {"delivery": row.key}},
             unfurl_links=False,
         )
-        return response["ts"]
+        answered = response.get("channel") or channel
+        if channel == row.recipient and answered != channel:
+            self._remember(row.recipient, answered)
+        return answered, response["ts"]
 
     def _already_sent(self, row: Claimed, channel: str) -> str | None:
         """Did the interrupted attempt reach Slack? Look for our key in recent history."""
+        self._gate("conversations.history")
         response = self.client.conversations_history(
             channel=channel, limit=50, include_all_metadata=True
         )
@@ -383,7 +441,8 @@ class DeliveryWorker:
         if status == 429:
             headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
             retry_after = _seconds(headers.get("retry-after"))
-            self.bucket.pause(retry_after)
+            method, channel = getattr(self._local, "calling", ("chat.postMessage", None))
+            self.limiter.pause(method, retry_after, channel)
             # A 429 means Slack did not take it; an earlier doubt still stands.
             self._write(
                 f"a retry of {row.key}",
@@ -412,6 +471,14 @@ class DeliveryWorker:
             f"a retry of {row.key}",
             lambda: self.outbox.mark_retry(row.id, error, delay=delay, verify=verify),
         )
+
+
+class _NotNow(Exception):
+    """A row's method or channel is paused (or the worker stops): put the row back."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"not before {seconds:.2f} s")
+        self.seconds = seconds
 
 
 def _first_line(exc: BaseException) -> str:

@@ -475,3 +475,20 @@ class SchedulerJob(Base):
     id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SendBudget(Base):
+    """One Slack method's send budget for the whole deployment, or one channel's pause.
+
+    `tat` is the theoretical arrival time of the generic cell rate algorithm (GCRA): a grant
+    of n calls at `rate` moves it n / rate seconds on; a grant is refused while it would sit
+    more than the burst tolerance ahead of now. `paused_until` is Slack's Retry-After for this
+    method (scope "chat.postMessage") or channel (scope "chat.postMessage|D123"). Epoch
+    seconds. See bot/delivery/limiter.py.
+    """
+
+    __tablename__ = "send_budget"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0, index=True)

@@ -1,7 +1,7 @@
 """the Messages tab (agent view): who was greeted, the channel each person is looking at
 
 Revision ID: 0014_agent_view
-Revises: 0012_scheduler_lease
+Revises: 0013_send_budget
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_agent_view"
-down_revision = "0012_scheduler_lease"
+down_revision = "0013_send_budget"
 branch_labels = None
 depends_on = None
 
