@@ -81,6 +81,23 @@ class Container:
             )
         )
 
+    @cached_property
+    def sentiment(self):
+        """Labels comments (``label``, ``label_many``): the configured classifier or VADER+rules."""
+        from bot.surveys.sentiment_model import build_sentiment_analyzer
+
+        return build_sentiment_analyzer(
+            self.settings.sentiment_model,
+            embed=lambda texts: self.embeddings.embed_documents(texts),
+            embedding_model=self.model_id,
+        )
+
+    def sentiment_systems(self):
+        """(systems by name, the default's name) for `changebot eval-sentiment`."""
+        from bot.surveys.sentiment_model import comparison_systems
+
+        return comparison_systems(self.sentiment)
+
     @property
     def model_id(self) -> str:
         return self._model_id_override or self.settings.embedding_model
