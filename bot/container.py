@@ -82,7 +82,7 @@ class Container:
         )
 
     @cached_property
-    def sentiment(self):
+    def sentiment_analyzer(self):
         """Labels comments (``label``, ``label_many``): the configured classifier or VADER+rules."""
         from bot.surveys.sentiment_model import build_sentiment_analyzer
 
@@ -96,7 +96,7 @@ class Container:
         """(systems by name, the default's name) for `changebot eval-sentiment`."""
         from bot.surveys.sentiment_model import comparison_systems
 
-        return comparison_systems(self.sentiment)
+        return comparison_systems(self.sentiment_analyzer)
 
     @property
     def model_id(self) -> str:

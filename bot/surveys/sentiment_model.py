@@ -17,11 +17,12 @@ error, when the file is missing, corrupt, or made for another embedding model.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ class Weights:
     embedding_model: str
     info: dict[str, Any] = field(default_factory=dict)
     train_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    fingerprint: str = ""  # of the file it was loaded from: stored labels can say who made them
 
     @property
     def name(self) -> str:
@@ -137,21 +139,20 @@ def save(weights: Weights, path: str | Path) -> None:
 def load(path: str | Path) -> Weights:
     """Read and check a classifier file; SentimentModelError says what is wrong with it."""
     path = Path(path)
+    corrupt = f"The sentiment classifier file {path} is corrupt"
     try:
-        with np.load(path, allow_pickle=False) as data:
+        raw = path.read_bytes()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except FileNotFoundError as exc:
         raise SentimentModelError(f"The sentiment classifier file {path} is missing") from exc
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise SentimentModelError(
-            f"The sentiment classifier file {path} is corrupt: {exc}"
-        ) from exc
+        raise SentimentModelError(f"{corrupt}: {exc}") from exc
     try:
-        return _checked(arrays)
+        weights = _checked(arrays)
     except (KeyError, TypeError, ValueError) as exc:
-        raise SentimentModelError(
-            f"The sentiment classifier file {path} is corrupt: {exc}"
-        ) from exc
+        raise SentimentModelError(f"{corrupt}: {exc}") from exc
+    return replace(weights, fingerprint=hashlib.sha256(raw).hexdigest()[:16])
 
 
 def _checked(arrays: dict[str, np.ndarray]) -> Weights:
@@ -215,6 +216,7 @@ class SentimentClassifier:
     ) -> None:
         self.weights = weights
         self.name = weights.name
+        self.fingerprint = f"classifier:{weights.fingerprint}"
         self._embed = embed
         self._fallback = fallback or SentimentAnalyzer()
 
