@@ -1,5 +1,9 @@
 """Sentiment of free-text pulse-survey comments, for HR to triage, never to judge people.
 
+This module is the rule-based analyzer: the fallback, and a baseline. The default is the
+learned classifier in ``sentiment_model.py``, which finds far more of the negative comments
+on organisations nobody tuned it on (figures in the README, "Comment sentiment").
+
 VADER (rule-based, lexicon shipped with the package, no downloads) does the scoring; the
 label uses VADER's standard thresholds on the compound score: >= 0.05 positive,
 <= -0.05 negative, otherwise neutral.
