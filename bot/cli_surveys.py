@@ -7,6 +7,7 @@ LoadResult), so tests can hand in a small stand-in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.surveys.reports import (
     render_text,
     trend,
 )
+from bot.surveys.sentiment_model import RULES_NAME
 
 DEFAULT_COMMENTS_FILE = Path("tests/eval/comments.yaml")
 
@@ -157,33 +159,86 @@ def _write_chart(path: Path, runs, survey, by: str) -> None:
     typer.echo(f"Trend chart of {len(points)} closed run(s) written to {path}", err=True)
 
 
-def eval_sentiment(
-    comments_file: Annotated[
-        Path, typer.Argument(help="Labelled comments YAML (see tests/eval/comments.yaml).")
-    ] = DEFAULT_COMMENTS_FILE,
-    show_errors: Annotated[
-        bool, typer.Option("--errors", help="List the comments our analyzer gets wrong.")
-    ] = False,
-) -> None:
-    """Accuracy of comment sentiment: plain VADER against VADER with our workplace rules."""
-    from bot.surveys.sentiment import (
-        LABELS,
-        LabelledFileError,
-        SentimentAnalyzer,
-        evaluate,
-        load_labelled,
-    )
+def make_eval_sentiment(get_container: Callable[[Path | None], Any]) -> Callable[..., None]:
+    """The `eval-sentiment` command; ``get_container(None).sentiment_systems()`` lists systems."""
 
-    try:
-        labelled = load_labelled(comments_file)
-    except LabelledFileError as exc:
-        raise _fail(str(exc), 2) from exc
-    systems = {
-        "plain VADER": SentimentAnalyzer(use_workplace_rules=False),
-        "ours (VADER + workplace rules)": SentimentAnalyzer(),
+    def eval_sentiment(
+        comments_file: Annotated[
+            Path, typer.Argument(help="Labelled comments YAML (see tests/eval/comments.yaml).")
+        ] = DEFAULT_COMMENTS_FILE,
+        show_errors: Annotated[
+            bool, typer.Option("--errors", help="List the comments our analyzer gets wrong.")
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the figures as JSON instead of a table.")
+        ] = False,
+    ) -> None:
+        """Accuracy of comment sentiment: every system compared, the shipped default marked."""
+        from bot.surveys.sentiment import LabelledFileError, load_labelled
+
+        try:
+            labelled = load_labelled(comments_file)
+        except LabelledFileError as exc:
+            raise _fail(str(exc), 2) from exc
+        systems, default = get_container(None).sentiment_systems()
+        results = _evaluate_all(labelled, systems)
+        if as_json:
+            typer.echo(json.dumps(_as_json(results, default), indent=2))
+            return
+        _print_table(comments_file, labelled, systems, results, default)
+        if show_errors:
+            for title, name in (("our rules", RULES_NAME), ("the default", default)):
+                if title == "the default" and name == RULES_NAME:
+                    continue
+                typer.echo(f"\nWrong with {title} (text — expected, got):")
+                for text, expected, predicted in results[name]["errors"]:
+                    typer.echo(f"  {text} — {expected}, got {predicted}")
+
+    return eval_sentiment
+
+
+def _evaluate_all(labelled, systems) -> dict[str, dict]:
+    from bot.surveys.sentiment import evaluate
+
+    results = {}
+    texts = [text for text, _ in labelled]
+    for name, analyzer in systems.items():
+        batch = getattr(analyzer, "label_many", None)
+        if batch is not None:
+            answers = dict(zip(texts, batch(texts), strict=True))
+            analyzer = _Answers(answers)
+        results[name] = evaluate(labelled, analyzer)
+    return results
+
+
+class _Answers:
+    """Labels looked up from one batch call (the classifier embeds a whole file at once)."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self._answers = answers
+
+    def label(self, text: str) -> str:
+        return self._answers[text]
+
+
+def _as_json(results: dict[str, dict], default: str) -> dict:
+    return {
+        "default": default,
+        "systems": {
+            name: {
+                "accuracy": result["accuracy"],
+                "precision": {k: v["precision"] for k, v in result["per_label"].items()},
+                "recall": {k: v["recall"] for k, v in result["per_label"].items()},
+            }
+            for name, result in results.items()
+        },
     }
-    results = {name: evaluate(labelled, analyzer) for name, analyzer in systems.items()}
-    width = max(len(name) for name in results) + 2
+
+
+def _print_table(comments_file, labelled, systems, results, default) -> None:
+    from bot.surveys.sentiment import LABELS
+
+    width = max(len(name) for name in results) + 4
     typer.echo(f"{len(labelled)} labelled comments from {comments_file}")
     header = "".join(f"{f'{label} P/R':>16}" for label in LABELS)
     typer.echo(f"{'system':<{width}}{'accuracy':>10}{'correct':>10}{header}")
@@ -193,11 +248,17 @@ def eval_sentiment(
             f"{result['per_label'][label]['recall']:<7.2f}"
             for label in LABELS
         )
+        shown = f"{name} *" if name == default else name
         typer.echo(
-            f"{name:<{width}}{result['accuracy']:>10.3f}"
+            f"{shown:<{width}}{result['accuracy']:>10.3f}"
             f"{result['correct']:>6}/{result['total']:<3}{per_label}"
         )
-    if show_errors:
-        typer.echo("\nWrong with our rules (text — expected, got):")
-        for text, expected, predicted in results["ours (VADER + workplace rules)"]["errors"]:
-            typer.echo(f"  {text} — {expected}, got {predicted}")
+    typer.echo(f"* the shipped default (CHANGEBOT_SENTIMENT_MODEL): {default}")
+    seen = getattr(systems[default], "seen_in_training", None)
+    overlap = seen([text for text, _ in labelled]) if seen else 0
+    if overlap:
+        typer.echo(
+            f"Warning: the classifier was trained on {overlap} of these {len(labelled)} "
+            "comments; its figures here are not held-out (scripts/train_sentiment.py reports "
+            "leave-one-organisation-out figures)."
+        )

@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(
         64, ge=1, description="How many chunks are embedded per model call while indexing."
     )
+    sentiment_model: str = Field(
+        "bundled",
+        description=(
+            "Comment sentiment: 'bundled' (the classifier on MiniLM embeddings shipped in the "
+            "package), 'rules' (VADER with the workplace rules), or the path of a classifier "
+            "file made by scripts/train_sentiment.py. An unusable file is logged and VADER "
+            "with the workplace rules is used instead."
+        ),
+    )
     max_file_mb: float = Field(
         50.0,
         gt=0,

@@ -87,6 +87,23 @@ class Container:
             )
         )
 
+    @cached_property
+    def sentiment_analyzer(self):
+        """Labels comments (``label``, ``label_many``): the configured classifier or VADER+rules."""
+        from bot.surveys.sentiment_model import build_sentiment_analyzer
+
+        return build_sentiment_analyzer(
+            self.settings.sentiment_model,
+            embed=lambda texts: self.embeddings.embed_documents(texts),
+            embedding_model=self.model_id,
+        )
+
+    def sentiment_systems(self):
+        """(systems by name, the default's name) for `changebot eval-sentiment`."""
+        from bot.surveys.sentiment_model import comparison_systems
+
+        return comparison_systems(self.sentiment_analyzer)
+
     @property
     def model_id(self) -> str:
         return self._model_id_override or self.settings.embedding_model
@@ -323,13 +340,6 @@ class Container:
             surveys=lambda: self.surveys().surveys,
             labeller=self.sentiment_analyzer,
         )
-
-    @cached_property
-    def sentiment_analyzer(self):
-        """Labels each survey comment when it is submitted (reports count the labels)."""
-        from bot.surveys.stored_scores import default_labeller
-
-        return default_labeller()
 
     @cached_property
     def pulse_planner(self):

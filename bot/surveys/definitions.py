@@ -23,6 +23,7 @@ with the field to fix, and never stops the other surveys from loading. The shape
         type: likert5                   # likert5 | scale0_10 | text | choice
         dimension: resistance           # resistance | confidence | an ADKAR stage
         reverse: false                  # true for items worded the other way round
+      - library: adkar-awareness         # an item of bot/surveys/question_library.yaml
       - id: comment
         text: Anything else?
         type: text                      # text items are optional unless required: true
@@ -60,6 +61,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.surveys.library import expand as expand_library_item
 from bot.yamlfiles import SafeLoader
 
 QuestionType = Literal["likert5", "scale0_10", "text", "choice"]
@@ -142,6 +144,7 @@ class Question(_Model):
     @model_validator(mode="before")
     @classmethod
     def _text_is_optional_by_default(cls, data: Any) -> Any:
+        data = expand_library_item(data)  # `library: adkar-awareness` -> the full question
         if isinstance(data, dict) and "required" not in data and data.get("type") == "text":
             return {**data, "required": False}
         return data

@@ -1,5 +1,9 @@
 """Sentiment of free-text pulse-survey comments, for HR to triage, never to judge people.
 
+This module is the rule-based analyzer: the fallback, and a baseline. The default is the
+learned classifier in ``sentiment_model.py``, which finds far more of the negative comments
+on organisations nobody tuned it on (figures in the README, "Comment sentiment").
+
 VADER (rule-based, lexicon shipped with the package, no downloads) does the scoring; the
 label uses VADER's standard thresholds on the compound score: >= 0.05 positive,
 <= -0.05 negative, otherwise neutral.
@@ -159,12 +163,20 @@ class SentimentAnalyzer:
             text = pattern.sub(token, text)
         return text
 
+    def polarity(self, text: str) -> dict[str, float]:
+        """VADER's four scores: ``compound`` in [-1, 1] and the ``pos``, ``neu``, ``neg`` shares."""
+        return self._vader.polarity_scores(self.rewrite(text))
+
     def score(self, text: str) -> float:
         """VADER's compound score in [-1, 1]."""
-        return float(self._vader.polarity_scores(self.rewrite(text))["compound"])
+        return float(self.polarity(text)["compound"])
 
     def label(self, text: str) -> Label:
         return label_for(self.score(text))
+
+    def label_many(self, texts: Sequence[str]) -> list[Label]:
+        """``label`` for each text (the same batch form as the learned classifier's)."""
+        return [self.label(text) for text in texts]
 
 
 def _checked_lexicon(lexicon: Mapping[str, float]) -> dict[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import typer
 from conftest import REPO_ROOT, make_settings, write
 from typer.testing import CliRunner
 
-from bot.cli_surveys import eval_sentiment, make_survey_app
+from bot.cli_surveys import make_eval_sentiment, make_survey_app
 from bot.store.db import make_session_factory
 from bot.surveys.definitions import load_surveys
 from bot.surveys.runs import SurveyRuns
-from bot.surveys.sentiment import SentimentAnalyzer, evaluate, load_labelled
+from bot.surveys.sentiment import LABELS, SentimentAnalyzer, evaluate, load_labelled
+from bot.surveys.sentiment_model import RULES_NAME, comparison_systems
 
 UTC = dt.UTC
 PULSE_YAML = """
@@ -257,12 +259,27 @@ def test_report_on_an_unknown_survey_or_one_without_runs(cli):
 
 
 # -- eval-sentiment -------------------------------------------------------------------------
-@pytest.fixture
-def sentiment_app() -> typer.Typer:
+class SentimentStandIn:
+    """Stands in for the container: its `sentiment_systems()` around a given default."""
+
+    def __init__(self, default=None) -> None:
+        self.default = default or SentimentAnalyzer()
+
+    def sentiment_systems(self):
+        return comparison_systems(self.default)
+
+
+def make_sentiment_app(default=None) -> typer.Typer:
     app = typer.Typer()
-    app.command("eval-sentiment")(eval_sentiment)
+    stand_in = SentimentStandIn(default)
+    app.command("eval-sentiment")(make_eval_sentiment(lambda data_dir: stand_in))
     app.command("other")(lambda: None)  # a multi-command app, as in bot.cli
     return app
+
+
+@pytest.fixture
+def sentiment_app() -> typer.Typer:
+    return make_sentiment_app()
 
 
 def test_eval_sentiment_compares_plain_vader_with_ours(sentiment_app):
@@ -335,3 +352,79 @@ def test_rescore_an_unknown_survey_fails_with_a_hint(cli):
     result = cli("rescore", "nope")
     assert result.exit_code == 2
     assert "No survey 'nope'" in result.output
+
+
+class KeywordClassifier:
+    """A stand-in learned default: anything with 'not' or 'awful' is negative."""
+
+    name = "classifier (stand-in)"
+
+    def __init__(self, trained_on=()) -> None:
+        self.trained_on = set(trained_on)
+        self.batches = 0
+
+    def label(self, text):
+        return self.label_many([text])[0]
+
+    def label_many(self, texts):
+        self.batches += 1
+        return [
+            "negative" if ("not" in t.lower() or "awful" in t.lower()) else "positive"
+            for t in texts
+        ]
+
+    def seen_in_training(self, texts):
+        return sum(t in self.trained_on for t in texts)
+
+
+SMALL = """
+comments:
+  - {text: "not exactly a smooth start", label: negative}
+  - {text: "awful rollout", label: negative}
+  - {text: "I love the new registry", label: positive}
+  - {text: "when is the training?", label: neutral}
+"""
+
+
+def test_eval_sentiment_json_compares_every_system_and_names_the_default(tmp_path):
+    path = write(tmp_path / "c.yaml", SMALL)
+    classifier = KeywordClassifier()
+    result = CliRunner().invoke(
+        make_sentiment_app(classifier), ["eval-sentiment", str(path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["default"] == "classifier (stand-in)"
+    assert list(data["systems"]) == ["plain VADER", RULES_NAME, "classifier (stand-in)"]
+    for figures in data["systems"].values():
+        assert set(figures) == {"accuracy", "precision", "recall"}
+        assert set(figures["precision"]) == set(figures["recall"]) == set(LABELS)
+    ours = data["systems"]["classifier (stand-in)"]
+    assert ours["accuracy"] == 0.75  # the question is labelled positive
+    assert ours["recall"] == {"negative": 1.0, "neutral": 0.0, "positive": 1.0}
+    assert ours["precision"] == {"negative": 1.0, "neutral": 0.0, "positive": 0.5}
+    assert classifier.batches == 1  # one batch for the file, not one call per comment
+
+
+def test_eval_sentiment_table_marks_the_default_and_warns_on_training_comments(tmp_path):
+    path = write(tmp_path / "c.yaml", SMALL)
+    app = make_sentiment_app(KeywordClassifier(trained_on={"awful rollout"}))
+    result = CliRunner().invoke(app, ["eval-sentiment", str(path), "--errors"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    marked = [line for line in lines if line.startswith("classifier (stand-in) *")]
+    assert len(marked) == 1 and "0.750" in marked[0] and "3/4" in marked[0]
+    assert not any(line.startswith(f"{RULES_NAME} *") for line in lines)
+    assert "* the shipped default (CHANGEBOT_SENTIMENT_MODEL): classifier (stand-in)" in lines
+    assert "trained on 1 of these 4 comments; its figures here are not held-out" in result.stdout
+    default_errors = result.stdout.split("Wrong with the default")[1]
+    assert "when is the training? — neutral, got positive" in default_errors
+
+
+def test_eval_sentiment_without_a_classifier_marks_our_rules(sentiment_app, tmp_path):
+    path = write(tmp_path / "c.yaml", SMALL)
+    result = CliRunner().invoke(sentiment_app, ["eval-sentiment", str(path), "--json"])
+    assert json.loads(result.stdout)["default"] == RULES_NAME
+    table = CliRunner().invoke(sentiment_app, ["eval-sentiment", str(path)]).stdout
+    assert any(line.startswith(f"{RULES_NAME} *") for line in table.splitlines())
+    assert "not held-out" not in table
