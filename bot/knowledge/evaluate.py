@@ -25,6 +25,7 @@ class EvalQuestion:
     question: str
     source: str | None
     section: str | None
+    phrase: str | None = None  # text a correct answer contains (corpora under tests/eval/corpora)
 
     @property
     def answerable(self) -> bool:
@@ -52,18 +53,27 @@ class EvalReport:
     calibration: list[tuple[float, float, float]] = field(default_factory=list)
 
 
-def load_questions(path: Path) -> list[EvalQuestion]:
+def load_questions(path: Path, *, require_phrase: bool = False) -> list[EvalQuestion]:
+    """Read a questions file; `require_phrase` (the corpora) wants a `phrase` on every
+    answerable question."""
     items = read_yaml_list(path, "questions", EvalFileError)
     questions = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not str(item.get("q") or "").strip():
             raise EvalFileError(f"{path}: question {number} needs a 'q' field")
         answerable = item.get("answerable", True) and item.get("source")
+        phrase = str(item.get("phrase") or "").strip() or None
+        if answerable and require_phrase and phrase is None:
+            raise EvalFileError(
+                f"{path}: question {number} ({item['q']!r}) needs a 'phrase': the exact "
+                "text (1-6 words, verbatim in the source) that a correct answer contains"
+            )
         questions.append(
             EvalQuestion(
                 question=str(item["q"]),
                 source=str(item["source"]) if answerable else None,
                 section=str(item["section"]) if answerable and item.get("section") else None,
+                phrase=phrase if answerable else None,
             )
         )
     return questions

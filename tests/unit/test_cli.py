@@ -33,8 +33,10 @@ class Cli:
         monkeypatch.chdir(tmp_path)  # no stray .env
         monkeypatch.setattr(bot.container, "Container", self._container)
 
-    def _container(self, settings):
-        return RealContainer(settings, embeddings=FakeEmbeddings(), model_id=self.model_id)
+    def _container(self, settings, **kwargs):
+        # `changebot eval` builds one container per corpus and hands in its shared embedder
+        defaults = {"embeddings": FakeEmbeddings(), "model_id": self.model_id}
+        return RealContainer(settings, **(defaults | kwargs))
 
     def __call__(self, *args: str, input: str | None = None, env: dict | None = None):
         return self.runner.invoke(
