@@ -51,7 +51,6 @@ GRID = [round(0.30 + 0.025 * i, 3) for i in range(25)]  # 0.30 … 0.90
 TOP = 10  # passages ranked for hit@k and MRR
 
 
-
 @dataclass
 class CorpusResult:
     corpus: Corpus
