@@ -243,7 +243,8 @@ def render(run, *, show_misses: bool = False) -> None:
         console.print(table)
     if run.folds is not None:
         table = _table(
-            "Leave-one-corpus-out: abstain threshold tuned on the other corpora, "
+            "Leave-one-corpus-out: abstain threshold tuned on the other corpora (most "
+            "unanswerable abstained with at most 10 % answerable wrongly abstained), "
             "figures on the held-out one",
             "held out (threshold)",
         )

@@ -144,35 +144,36 @@ def macro(metrics: list[Metrics]) -> Macro:
     )
 
 
-def balanced(metrics: Metrics) -> float:
-    """Mean of (unanswerable abstained) and (answerable answered): what tuning maximises.
-
-    Both halves count equally, so a threshold cannot win by abstaining on everything
-    (or on nothing) when one kind of question is rarer.
-    """
-    parts = []
-    if metrics.unanswerable:
-        parts.append(metrics.unanswerable_abstained / metrics.unanswerable)
-    if metrics.answerable:
-        parts.append(1 - metrics.answerable_wrongly_abstained / metrics.answerable)
-    return sum(parts) / len(parts) if parts else 0.0
+MAX_WRONG_ABSTAIN = 0.10  # the product's bar: at most 10 % of answerable questions refused
 
 
-def choose_threshold(corpora: dict[str, list[Outcome]], grid: list[float]) -> float:
-    """The grid value with the best macro `balanced` score over these corpora.
+def choose_threshold(
+    corpora: dict[str, list[Outcome]], grid: list[float], *, max_wrong: float = MAX_WRONG_ABSTAIN
+) -> float:
+    """The grid value that abstains on the most unanswerable questions (macro over these
+    corpora) while wrongly abstaining on at most `max_wrong` of the answerable ones.
 
-    Ties go to the middle of the tied values (lower middle when even), so the choice
-    does not sit on the edge of a plateau.
+    This is the issue's target read as a rule: refusing an answerable question is the
+    costlier mistake, so its rate is a bound and abstention is maximised under it. When
+    no value keeps within the bound, the one with the fewest wrong abstentions wins.
+    Remaining ties go to the middle of the tied values (lower middle when even).
     """
     if not corpora or not grid:
         raise ValueError("tuning needs at least one corpus and one threshold")
     ordered = sorted(set(grid))
-    objective = {
-        t: sum(balanced(score(outcomes, t)) for outcomes in corpora.values()) / len(corpora)
-        for t in ordered
-    }
-    best = max(objective.values())
-    tied = [t for t in ordered if objective[t] >= best - 1e-12]
+    figures = {}
+    for t in ordered:
+        m = macro([score(outcomes, t) for outcomes in corpora.values()])
+        figures[t] = (m.abstained_rate or 0.0, m.wrongly_abstained_rate or 0.0)
+    feasible = [t for t in ordered if figures[t][1] <= max_wrong + 1e-12]
+    if feasible:
+        best = max(figures[t][0] for t in feasible)
+        tied = [t for t in feasible if figures[t][0] >= best - 1e-12]
+        fewest = min(figures[t][1] for t in tied)
+        tied = [t for t in tied if figures[t][1] <= fewest + 1e-12]
+    else:
+        fewest = min(figures[t][1] for t in ordered)
+        tied = [t for t in ordered if figures[t][1] <= fewest + 1e-12]
     return tied[(len(tied) - 1) // 2]
 
 

@@ -9,7 +9,6 @@ from bot.knowledge.eval_scoring import (
     NEVER,
     Metrics,
     Outcome,
-    balanced,
     choose_threshold,
     contains_phrase,
     first_hit_rank,
@@ -136,27 +135,44 @@ def test_macro_is_unweighted_over_corpora():
     assert m.wrongly_abstained_rate == pytest.approx((1 / 100 + 1 / 2) / 2)
 
 
-def test_balanced_weighs_both_kinds_of_question_equally():
-    assert balanced(_metrics(unanswerable_abstained=4, answerable_wrongly_abstained=0)) == 1.0
-    assert balanced(_metrics(unanswerable_abstained=0, answerable_wrongly_abstained=0)) == 0.5
-    assert balanced(_metrics(unanswerable=0, answerable_wrongly_abstained=5)) == 0.5
+def test_choose_threshold_abstains_most_within_the_wrong_abstention_bound():
+    # ten answerable questions: one refused from 0.5 up, two more from 0.7 up
+    corpus = (
+        [answerable(1, until=0.45)]
+        + [answerable(1, until=0.65)] * 2
+        + [answerable(1)] * 7
+        + [unanswerable(until=0.35), unanswerable(until=0.55), unanswerable(until=0.75)]
+    )
+    grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    # 0.6 abstains on 2 of 3 with 1 of 10 wrong (10 %, within the bound); 0.8 would abstain
+    # on all 3 but refuses 3 of 10
+    assert choose_threshold({"c": corpus}, grid) == 0.6
+    assert choose_threshold({"c": corpus}, grid, max_wrong=0.3) == 0.8
+    assert choose_threshold({"c": corpus}, grid, max_wrong=0.0) == 0.4
 
 
-def test_choose_threshold_separates_the_two_kinds():
+def test_choose_threshold_ties_go_to_the_middle():
     corpus = [answerable(1, until=0.8), answerable(1, until=0.7), unanswerable(until=0.45)]
     grid = [0.4, 0.5, 0.6, 0.7, 0.9]
     # 0.5, 0.6 and 0.7 are all perfect: the middle one is chosen
     assert choose_threshold({"c": corpus}, grid) == 0.6
 
 
-def test_choose_threshold_never_abstaining_on_everything_is_not_free():
-    corpus = [answerable(1, until=0.5)] * 3 + [unanswerable(until=0.2)]
-    assert choose_threshold({"c": corpus}, [0.1, 0.3, 0.9]) == 0.3
+def test_choose_threshold_when_nothing_keeps_within_the_bound():
+    corpus = [answerable(1, until=NEVER), answerable(1, until=0.35), unanswerable(until=0.2)]
+    assert choose_threshold({"c": corpus}, [0.3, 0.4, 0.9]) == 0.3  # the fewest refusals
+
+
+def test_choose_threshold_macro_averages_the_corpora():
+    strict = [answerable(1, until=0.55)] * 10 + [unanswerable(until=0.45)]
+    lenient = [answerable(1)] * 10 + [unanswerable(until=0.65)]
+    # 0.6: strict refuses all 10 (100 %), lenient none: macro 50 % wrong, over the bound
+    assert choose_threshold({"s": strict, "l": lenient}, [0.4, 0.5, 0.6, 0.7]) == 0.5
 
 
 def test_leave_one_corpus_out_never_sees_the_held_out_corpus():
     """The held-out corpus would prefer 0.9; the fold must use what the others chose."""
-    typical = [answerable(1, until=0.7), unanswerable(until=0.35)]
+    typical = [answerable(1, until=0.55), unanswerable(until=0.35)]
     odd = [answerable(1, until=0.95), unanswerable(until=0.85)]
     corpora = {"a": typical, "b": list(typical), "odd": odd}
     grid = [0.3, 0.5, 0.9]
