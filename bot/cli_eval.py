@@ -110,6 +110,10 @@ def make_eval_command(get_container: Callable[..., Any]) -> Callable[..., None]:
         except ValueError as exc:
             raise _fail(str(exc)) from exc
         base = get_container(data_dir, **overrides)
+        if not base.settings.torch_threads:
+            # Eval encodes one question at a time: on a shared 2-core machine torch's
+            # default (a thread per core) made each 20x slower than one thread.
+            base.settings = base.settings.model_copy(update={"torch_threads": 1})
         corpora, errors = [], []
         if sample:
             try:

@@ -168,3 +168,20 @@ def test_nothing_to_evaluate_exits_2(cli, tmp_path):
     assert result.exit_code == 2
     assert "Nothing to evaluate" in flat(result.stderr)
     assert "no such folder" in flat(result.stderr)
+
+
+@pytest.mark.parametrize(("env", "expected"), [({}, 1), ({"CHANGEBOT_TORCH_THREADS": "2"}, 2)])
+def test_eval_runs_torch_on_one_thread_unless_told(cli, monkeypatch, env, expected):
+    import bot.container
+
+    seen = []
+    build = bot.container.Container
+
+    def recording(settings, **kwargs):
+        seen.append(settings.torch_threads)
+        return build(settings, **kwargs)
+
+    monkeypatch.setattr(bot.container, "Container", recording)
+    result = cli("eval", "--no-sample", "--corpus", FIXTURE, "--json", env=env)
+    assert result.exit_code == 0, result.output
+    assert seen[1:] == [expected]  # the corpus's container (the first is the base one)
