@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from conftest import FakeEmbeddings, write
+from conftest import FAKE_ABSTAIN_THRESHOLD, FakeEmbeddings, write
 from typer.testing import CliRunner
 
 import bot.container
@@ -28,6 +28,7 @@ class Cli:
         self.env = {
             "CHANGEBOT_DATA_DIR": str(self.data_dir),
             "CHANGEBOT_KNOWLEDGE_DIR": str(kb),
+            "CHANGEBOT_ABSTAIN_THRESHOLD": str(FAKE_ABSTAIN_THRESHOLD),  # the fake model's scale
             "COLUMNS": "200",
         }
         monkeypatch.chdir(tmp_path)  # no stray .env
