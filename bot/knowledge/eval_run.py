@@ -35,7 +35,7 @@ from bot.knowledge.eval_scoring import (
     macro,
     score,
 )
-from bot.knowledge.evaluate import EvalQuestion, _is_hit
+from bot.knowledge.evaluate import EvalQuestion, is_hit
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def run_corpus(
 def _rank(question: EvalQuestion, hits) -> int | None:
     if not question.answerable:
         return None
-    return first_hit_rank([_is_hit(hit.metadata, question) for hit in hits])
+    return first_hit_rank([is_hit(hit.metadata, question) for hit in hits])
 
 
 def _ours(question: EvalQuestion, retriever, answerer, grid: list[float]) -> Outcome:
