@@ -27,7 +27,13 @@ PER_CORPUS = (3, 2)  # answerable, unanswerable questions taken from each corpus
 
 @pytest.fixture(scope="module")
 def model():
-    return HashCachedEmbeddings(load_sentence_transformer(BUNDLED_MODEL))
+    import torch
+
+    threads = torch.get_num_threads()
+    # one thread, as `changebot eval` runs: on a busy 2-core machine torch's default
+    # threads made this module 1.8x slower (195 s vs 109 s); put back for the others
+    yield HashCachedEmbeddings(load_sentence_transformer(BUNDLED_MODEL, threads=1))
+    torch.set_num_threads(threads)
 
 
 def _handful(corpus):
