@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.knowledge.answer import Answer
@@ -181,58 +180,6 @@ def chat(data_dir: DataDir = None) -> None:
             console.print()
 
 
-@app.command(name="eval")
-def eval_command(
-    questions_file: Annotated[
-        Path, typer.Argument(help="Questions YAML (see tests/eval/questions.yaml).")
-    ] = Path("tests/eval/questions.yaml"),
-    knowledge: Annotated[
-        Path | None, typer.Option(help="Folder to index first (default: the knowledge dir).")
-    ] = None,
-    show_misses: Annotated[bool, typer.Option(help="List questions missed at 3.")] = False,
-    data_dir: DataDir = None,
-) -> None:
-    """Print hit@1, hit@3, MRR and abstention for hybrid retrieval and two baselines."""
-    from bot.knowledge.evaluate import EvalFileError, evaluate, load_questions
-
-    container = _container(data_dir)
-    try:
-        questions = load_questions(questions_file)
-        report = container.indexer.ingest(knowledge or container.settings.knowledge_dir)
-        if report.indexed_files == 0:
-            raise _fail("Nothing could be indexed; nothing to evaluate.", 1)
-        result = evaluate(questions, retriever=container.retriever, answerer=container.answerer)
-    except (EvalFileError, IngestError, EmbeddingModelMismatch) as exc:
-        raise _fail(str(exc)) from exc
-    table = Table(
-        title=f"{result.answerable} answerable + {result.unanswerable} unanswerable questions, "
-        f"{report.chunks_total} chunks, abstain threshold {result.threshold:.2f}"
-    )
-    for column in ("system", "hit@1", "hit@3", "MRR", "abstain P", "abstain R", "wrong abstain"):
-        table.add_column(column, justify="right")
-    names = {"hybrid": "hybrid (ours)", "dense": "dense only", "keyword": "BM25 only"}
-    for mode, r in result.results.items():
-        table.add_row(
-            names[mode],
-            f"{r.hit1:.3f}",
-            f"{r.hit3:.3f}",
-            f"{r.mrr:.3f}",
-            f"{r.abstain_precision:.3f}",
-            f"{r.abstain_recall:.3f}",
-            f"{r.wrongly_abstained:.3f}",
-        )
-    console.print(table)
-    console.print(
-        "Calibration (evidence score alone): threshold -> unanswerable abstained / "
-        "answerable wrongly abstained"
-    )
-    console.print("  " + "  ".join(f"{t:.2f}:{r:.2f}/{w:.2f}" for t, r, w in result.calibration))
-    if show_misses:
-        for mode, r in result.results.items():
-            for miss in r.misses:
-                console.print(f"  miss@3 [{mode}] {miss}", markup=False)
-
-
 @app.command()
 def run(
     http: Annotated[
@@ -294,6 +241,7 @@ def console_command(
 def _mount_subcommands() -> None:
     from bot.cli_broadcasts import make_broadcast_app
     from bot.cli_directory import make_directory_app
+    from bot.cli_eval import make_eval_command
     from bot.cli_surveys import make_eval_sentiment, make_survey_app
 
     app.add_typer(make_directory_app(_container), name="directory", help="Who the employees are.")
@@ -343,6 +291,7 @@ def _mount_subcommands() -> None:
 
     app.add_typer(survey_app, name="survey", help="Pulse surveys.")
     app.command("eval-sentiment")(make_eval_sentiment(_container))
+    app.command("eval")(make_eval_command(_container))
 
 
 _HOW_TO_TOKEN = "the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page."

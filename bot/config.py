@@ -146,12 +146,13 @@ class Settings(BaseSettings):
         ),
     )
     abstain_threshold: float = Field(
-        0.54,
+        0.425,
         ge=0,
         le=2,
         description=(
-            "Evidence score below which the bot says the playbook has no answer "
-            "(calibrated with `changebot eval`, see README)."
+            "Evidence score below which the bot says the playbook has no answer; the "
+            "default is chosen by `changebot eval --loco` on all evaluation corpora (README, "
+            "'Quality')."
         ),
     )
     faq_match_threshold: float = Field(

@@ -1,7 +1,8 @@
-"""Retrieval and abstention quality on a questions file, against two baselines.
+"""Questions files, the hit rule, and `evaluate`: figures for one already-indexed
+playbook (hybrid, dense-only, BM25-only; same chunks, same evidence rule).
 
-All three systems (hybrid, dense-only, BM25-only) run on the same chunks in the
-same run, and abstain by the same evidence rule, so the figures compare like with like.
+`changebot eval` itself runs eval_run.py: every corpus in its own temporary index, the
+LangChain tutorial baseline, answer-contains and leave-one-corpus-out tuning.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class EvalQuestion:
     question: str
     source: str | None
     section: str | None
+    phrase: str | None = None  # text a correct answer contains (corpora under tests/eval/corpora)
 
     @property
     def answerable(self) -> bool:
@@ -52,30 +54,43 @@ class EvalReport:
     calibration: list[tuple[float, float, float]] = field(default_factory=list)
 
 
-def load_questions(path: Path) -> list[EvalQuestion]:
+def load_questions(path: Path, *, require_phrase: bool = False) -> list[EvalQuestion]:
+    """Read a questions file; `require_phrase` (the corpora) wants a `phrase` on every
+    answerable question."""
     items = read_yaml_list(path, "questions", EvalFileError)
     questions = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not str(item.get("q") or "").strip():
             raise EvalFileError(f"{path}: question {number} needs a 'q' field")
         answerable = item.get("answerable", True) and item.get("source")
+        phrase = str(item.get("phrase") or "").strip() or None
+        if answerable and require_phrase and phrase is None:
+            raise EvalFileError(
+                f"{path}: question {number} ({item['q']!r}) needs a 'phrase': the exact "
+                "text (1-6 words, verbatim in the source) that a correct answer contains"
+            )
         questions.append(
             EvalQuestion(
                 question=str(item["q"]),
                 source=str(item["source"]) if answerable else None,
                 section=str(item["section"]) if answerable and item.get("section") else None,
+                phrase=phrase if answerable else None,
             )
         )
     return questions
 
 
-def _is_hit(metadata: dict, question: EvalQuestion) -> bool:
+def is_hit(metadata: dict, question: EvalQuestion) -> bool:
+    """The passage is from the expected file and, when a section is given, under it."""
     if metadata.get("source") != question.source:
         return False
     if question.section is None:
         return True
     trail = f"{metadata.get('section', '')} > {metadata.get('faq_question', '')}"
     return question.section.lower() in trail.lower()
+
+
+_is_hit = is_hit  # the name the existing tests use
 
 
 def evaluate(
@@ -114,7 +129,7 @@ def evaluate(
             if not confident:
                 abstained_wrong += 1
             rank = next(
-                (i for i, hit in enumerate(retrieval.hits, 1) if _is_hit(hit.metadata, question)),
+                (i for i, hit in enumerate(retrieval.hits, 1) if is_hit(hit.metadata, question)),
                 None,
             )
             if rank == 1:

@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from conftest import FakeEmbeddings, write
+from conftest import FAKE_ABSTAIN_THRESHOLD, FakeEmbeddings, write
 from typer.testing import CliRunner
 
 import bot.container
@@ -28,13 +28,16 @@ class Cli:
         self.env = {
             "CHANGEBOT_DATA_DIR": str(self.data_dir),
             "CHANGEBOT_KNOWLEDGE_DIR": str(kb),
+            "CHANGEBOT_ABSTAIN_THRESHOLD": str(FAKE_ABSTAIN_THRESHOLD),  # the fake model's scale
             "COLUMNS": "200",
         }
         monkeypatch.chdir(tmp_path)  # no stray .env
         monkeypatch.setattr(bot.container, "Container", self._container)
 
-    def _container(self, settings):
-        return RealContainer(settings, embeddings=FakeEmbeddings(), model_id=self.model_id)
+    def _container(self, settings, **kwargs):
+        # `changebot eval` builds one container per corpus and hands in its shared embedder
+        defaults = {"embeddings": FakeEmbeddings(), "model_id": self.model_id}
+        return RealContainer(settings, **(defaults | kwargs))
 
     def __call__(self, *args: str, input: str | None = None, env: dict | None = None):
         return self.runner.invoke(
