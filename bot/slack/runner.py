@@ -76,6 +76,23 @@ def purge() -> None:
         _CONTAINER.retention.purge()
 
 
+def gaps_digest() -> None:
+    """Weekly: the knowledge gaps in the change-team channel (bot.slack.listeners.gaps)."""
+    # A job stored before the digest was switched off finds it off here and does nothing.
+    if _CONTAINER is not None and digest_schedule(_CONTAINER.settings) is not None:
+        from bot.slack.listeners.gaps import post_digest
+
+        post_digest(_CONTAINER)
+
+
+def digest_schedule(settings) -> dict | None:
+    """The digest's cron fields from Settings; None when it is off (or has no channel)."""
+    if not settings.change_team_channel or settings.gaps_digest_day == "off":
+        return None
+    hour, minute = settings.gaps_digest_time.split(":")
+    return {"day_of_week": settings.gaps_digest_day, "hour": int(hour), "minute": int(minute)}
+
+
 def start_housekeeping(container) -> BackgroundScheduler:
     """APScheduler with its SQLAlchemy job store in our database, plus the delivery worker."""
 
@@ -99,6 +116,16 @@ def start_housekeeping(container) -> BackgroundScheduler:
     scheduler.add_job(
         "bot.slack.runner:purge", "interval", hours=1, id="purge", replace_existing=True
     )
+    digest = digest_schedule(container.settings)
+    if digest is not None:
+        scheduler.add_job(
+            "bot.slack.runner:gaps_digest",
+            "cron",
+            timezone="UTC",
+            id="gaps-digest",
+            replace_existing=True,
+            **digest,
+        )
     scheduler.start()
     purge()
     container.delivery_worker.start()
