@@ -149,8 +149,9 @@ def captured_blocks(entry: Entry) -> list[dict]:
     return blocks
 
 
-def reply_saved_note(escalation_id: int, reply_ts: str, asker: str) -> list[dict]:
-    """In the change-team thread after a reply was passed on: offer to keep it."""
+def reply_saved_note(thread_ts: str, reply_ts: str, asker: str) -> list[dict]:
+    """For the replier, in the change-team thread, after their reply was passed on: offer
+    to keep it as the playbook's answer."""
     return [
         {
             "type": "section",
@@ -158,9 +159,7 @@ def reply_saved_note(escalation_id: int, reply_ts: str, asker: str) -> list[dict
                 "type": "mrkdwn",
                 "text": f"Passed on to <@{asker}>. Worth keeping for everyone who asks this?",
             },
-            "accessory": _button(
-                "Save as playbook answer", SAVE_REPLY, f"{escalation_id}:{reply_ts}"
-            ),
+            "accessory": _button("Save as playbook answer", SAVE_REPLY, f"{thread_ts}:{reply_ts}"),
         }
     ]
 

@@ -138,10 +138,11 @@ def register(app: App, container) -> None:
                 blocks=blocks,
             )
         log.info("Relayed a change-team reply for escalation %s", escalation.id)
-        # In the team's thread: keep this reply as the playbook's answer for everyone.
-        client.chat_postMessage(
+        # Only the replier sees it, in the team's thread: keep the reply for everyone.
+        client.chat_postEphemeral(
             channel=event["channel"],
+            user=event["user"],
             thread_ts=event["thread_ts"],
             text="Passed on. Save this reply as the playbook's answer?",
-            blocks=reply_saved_note(escalation.id, event["ts"], interaction.user_id),
+            blocks=reply_saved_note(event["thread_ts"], event["ts"], interaction.user_id),
         )

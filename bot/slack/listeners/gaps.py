@@ -73,8 +73,9 @@ def register(app: App, container) -> None:
         log.info("Refused %s writing a playbook answer", user)
         return True
 
-    def open_modal(client, body, **prefill) -> None:
-        channel, thread = _place(body)
+    def open_modal(client, body, *, channel: str = "", thread: str = "", **prefill) -> None:
+        if not channel:
+            channel, thread = _place(body)
         client.views_open(
             trigger_id=body["trigger_id"],
             view=kit.answer_modal(channel=channel, thread_ts=thread, **prefill),
@@ -88,15 +89,21 @@ def register(app: App, container) -> None:
 
     @app.action(kit.SAVE_REPLY)
     def handle_save_reply(ack, body, action, client):
+        """On the note only the replier sees (an ephemeral message carries no thread), so
+        the value holds the team thread and the reply: "<thread ts>:<reply ts>"."""
         ack()
         if refused(body, client):
             return
-        channel, thread = _place(body)
-        found = container.question_service.escalation_for_team_thread(channel, thread)
-        question = found[1].question if found else ""
-        reply_ts = (action.get("value") or "").partition(":")[2]
+        team = settings.change_team_channel or ""
+        thread, _, reply_ts = (action.get("value") or "").partition(":")
+        found = container.question_service.escalation_for_team_thread(team, thread)
         open_modal(
-            client, body, question=question, answer=_reply_text(client, channel, thread, reply_ts)
+            client,
+            body,
+            channel=team,
+            thread=thread,
+            question=found[1].question if found else "",
+            answer=_reply_text(client, team, thread, reply_ts),
         )
 
     @app.action(kit.EDIT_CAPTURED)
