@@ -88,3 +88,42 @@ def test_digest_schedule_is_off_without_a_team_channel_or_when_switched_off():
     assert digest_schedule(
         make_settings(change_team_channel="C1", gaps_digest_day="fri", gaps_digest_time="16:30")
     ) == {"day_of_week": "fri", "hour": 16, "minute": 30}
+
+
+class _Scheduler:
+    def __init__(self):
+        self.jobs = {}
+
+    def add_job(self, func, trigger, **kwargs):
+        self.jobs[kwargs["id"]] = (func, trigger, kwargs)
+
+    def start(self):
+        pass
+
+
+def _housekeeping(monkeypatch, settings):
+    from types import SimpleNamespace
+
+    from bot.slack import runner
+
+    monkeypatch.setattr(runner, "_CONTAINER", None)
+    container = SimpleNamespace(
+        settings=settings,
+        scheduler=_Scheduler(),
+        retention=SimpleNamespace(purge=lambda: None),
+        delivery_worker=SimpleNamespace(start=lambda: None),
+    )
+    runner.start_housekeeping(container)
+    return container.scheduler.jobs
+
+
+def test_the_weekly_digest_is_scheduled_like_the_other_jobs(monkeypatch):
+    jobs = _housekeeping(
+        monkeypatch,
+        make_settings(change_team_channel="C1", gaps_digest_day="tue", gaps_digest_time="08:15"),
+    )
+    func, trigger, kwargs = jobs["gaps-digest"]
+    assert (func, trigger) == ("bot.slack.runner:gaps_digest", "cron")
+    assert (kwargs["day_of_week"], kwargs["hour"], kwargs["minute"]) == ("tue", 8, 15)
+    assert kwargs["timezone"] == "UTC" and kwargs["replace_existing"] is True
+    assert "gaps-digest" not in _housekeeping(monkeypatch, make_settings())
