@@ -247,3 +247,15 @@ def test_no_digest_without_a_change_team_channel(make_container, slack):
     container = make_container(slack_bot_token="xoxb-test", slack_api_url=slack.base_url)
     assert post_digest(container) is None
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_a_members_question_with_slack_markup_is_shown_as_text(bot, slack):
+    slack.channel_members[TEAM_CHANNEL] = [TEAM]
+    _gaps(bot)
+    digest = _digest(bot, slack)
+    _click(bot, kit.WRITE_ANSWER, PARKING, digest)
+    question = "Parking <!channel> <https://evil.example|click> on Sundays?"
+    _submit(bot, _opened_view(slack), {"question": question, "answer": "Open <!here>."})
+    saved = slack.wait_for("chat.postMessage", 2)[1]
+    sent = json.dumps(saved.params)
+    assert "<!channel>" not in sent and "<!here>" not in sent and "<https://evil" not in sent

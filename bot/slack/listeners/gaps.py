@@ -16,6 +16,7 @@ from slack_bolt import App
 
 from bot.questions.captured import Invalid, NotFound
 from bot.slack import gap_blocks as kit
+from bot.slack.escaping import escape
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def register(app: App, container) -> None:
             client.chat_postMessage(
                 channel=team,
                 thread_ts=meta["ts"] if meta["channel"] == team and meta["ts"] else None,
-                text=f"Saved to the playbook: {entry.question[:200]}",
+                text=f"Saved to the playbook: {escape(entry.question[:200])}",
                 blocks=kit.captured_blocks(entry),
                 unfurl_links=False,
             )
