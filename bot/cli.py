@@ -242,10 +242,15 @@ def _mount_subcommands() -> None:
     from bot.cli_broadcasts import make_broadcast_app
     from bot.cli_directory import make_directory_app
     from bot.cli_eval import make_eval_command
+    from bot.cli_gaps import make_knowledge_app, register_gaps
     from bot.cli_surveys import make_eval_sentiment, make_survey_app
 
     app.add_typer(make_directory_app(_container), name="directory", help="Who the employees are.")
     app.add_typer(make_broadcast_app(_container), name="broadcast", help="Leaders' updates.")
+    register_gaps(app, _container)
+    app.add_typer(
+        make_knowledge_app(_container), name="knowledge", help="The change team's captured answers."
+    )
     survey_app = make_survey_app(_container)
 
     @survey_app.command("run")

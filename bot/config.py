@@ -416,6 +416,31 @@ class Settings(BaseSettings):
     change_team_usergroup: str | None = Field(
         None, description="Slack user group id (S…) whose members count as the change team."
     )
+    gaps_distance: float = Field(
+        0.4,
+        gt=0,
+        lt=1,
+        description=(
+            "Knowledge gaps: questions whose embeddings are within this cosine distance of "
+            "a group's centre are one gap (`changebot gaps`, the weekly digest)."
+        ),
+    )
+    gaps_digest_day: str = Field(
+        "mon",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun|off)$",
+        description=(
+            "Day of the weekly knowledge-gap digest in the change-team channel (mon … sun, "
+            "or off). No digest when CHANGEBOT_CHANGE_TEAM_CHANNEL is unset."
+        ),
+    )
+    gaps_digest_time: str = Field(
+        "09:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Time (HH:MM, UTC) of the weekly knowledge-gap digest.",
+    )
+    gaps_digest_groups: int = Field(
+        10, ge=1, le=20, description="Knowledge-gap groups the weekly digest shows at most."
+    )
     slack_client_id: str | None = Field(
         None,
         validation_alias=AliasChoices("SLACK_CLIENT_ID", "CHANGEBOT_SLACK_CLIENT_ID"),

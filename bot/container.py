@@ -120,15 +120,18 @@ class Container:
     @cached_property
     def indexer(self) -> PlaybookIndexer:
         from bot.broadcasts.service import SOURCE_PREFIX
+        from bot.questions.captured import SOURCE_PREFIX as CAPTURED_PREFIX
 
         return PlaybookIndexer(
             store=self.playbook_store,
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             batch_size=self.settings.embedding_batch_size,
-            extra_documents=lambda: self.broadcasts.documents(),
+            # Leaders' updates and the change team's captured answers live in the database;
+            # every ingest (a rebuild too) puts them back. str.startswith takes the tuple.
+            extra_documents=lambda: self.broadcasts.documents() + self.captured.documents(),
             max_file_bytes=int(self.settings.max_file_mb * 1_000_000),
-            extra_prefix=SOURCE_PREFIX,
+            extra_prefix=(SOURCE_PREFIX, CAPTURED_PREFIX),  # type: ignore[arg-type]
         )
 
     @cached_property
@@ -556,6 +559,57 @@ class Container:
             secret=self.console_secret,
             link_url=f"{self.settings.resolved_console_url}/sign-in/link",
             session_hours=self.settings.console_session_hours,
+        )
+
+    @cached_property
+    def captured(self):
+        """The change team's captured answers (approved FAQ entries kept in the database)."""
+        from bot.questions.captured import CapturedAnswers
+
+        def index(entry) -> None:
+            # Stored either way; a failed index is logged and the next ingest repairs it.
+            try:
+                from bot.questions.captured import as_document
+
+                self.indexer.index_document(as_document(entry))
+                self.retriever.refresh(force=True)
+            except Exception:
+                log.exception("Could not index captured answer %s", entry.id)
+
+        def unindex(entry) -> None:
+            try:
+                self.indexer.remove_source(entry.source)
+                self.retriever.refresh(force=True)
+            except Exception:
+                log.exception("Could not remove captured answer %s from the index", entry.id)
+
+        def name_of(user_id: str) -> str:
+            person = self.directory.get(user_id)
+            return (person.real_name if person else "") or user_id
+
+        return CapturedAnswers(
+            session_factory=self.session_factory, name_of=name_of, index=index, unindex=unindex
+        )
+
+    @cached_property
+    def gap_finder(self):
+        from bot.questions.gaps import GapFinder
+
+        return GapFinder(
+            session_factory=self.session_factory,
+            embed=self.embeddings.embed_documents,
+            distance=self.settings.gaps_distance,
+        )
+
+    @cached_property
+    def answer_writers(self):
+        """Who may write the playbook's answers in Slack: the change-team channel's members
+        and the change team's user group."""
+        from bot.slack.answer_writers import AnswerWriters
+
+        return AnswerWriters(
+            channel=self.settings.change_team_channel,
+            usergroup=self.settings.change_team_usergroup,
         )
 
     @cached_property

@@ -6,6 +6,7 @@ import re
 
 from bot.broadcasts.service import SOURCE_PREFIX  # a leader's update, indexed from Slack
 from bot.knowledge.answer import Answer, Source
+from bot.questions.captured import SOURCE_PREFIX as CAPTURED_PREFIX  # the change team's answer
 from bot.slack.escaping import code, escape, from_slack, label, link, safe_url
 
 __all__ = ["escape"]  # listeners import the one escaping helper from here too
@@ -54,6 +55,10 @@ def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
 
 
 def source_line(source: Source) -> str:
+    if source.path.startswith(CAPTURED_PREFIX):
+        # Its title says who answered and when: "Answered by the change team, <date> (<name>)"
+        shown = link(source.url, source.title) if source.url else label(source.title)
+        return f"[{source.number}] {shown}"
     title = source.title + (f" — {source.section}" if source.section else "")
     if source.url:
         return f"[{source.number}] {link(source.url, title)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,23 @@ def purge() -> None:
         _CONTAINER.retention.purge()
 
 
+def gaps_digest() -> None:
+    """Weekly: the knowledge gaps in the change-team channel (bot.slack.listeners.gaps)."""
+    # A job stored before the digest was switched off finds it off here and does nothing.
+    if _CONTAINER is not None and digest_schedule(_CONTAINER.settings) is not None:
+        from bot.slack.listeners.gaps import post_digest
+
+        post_digest(_CONTAINER)
+
+
+def digest_schedule(settings) -> dict | None:
+    """The digest's cron fields from Settings; None when it is off (or has no channel)."""
+    if not settings.change_team_channel or settings.gaps_digest_day == "off":
+        return None
+    hour, minute = settings.gaps_digest_time.split(":")
+    return {"day_of_week": settings.gaps_digest_day, "hour": int(hour), "minute": int(minute)}
+
+
 RECURRING = (
     ("pulse-tick", "bot.slack.runner:pulse_tick", {"minutes": 1}),
     ("broadcasts-due", "bot.slack.runner:broadcasts_due", {"minutes": 1}),
@@ -98,11 +116,27 @@ RECURRING = (
 )
 
 
-def schedule_recurring(scheduler) -> None:
-    """The recurring jobs, added (or kept) in the shared job store by the leader."""
+def schedule_recurring(scheduler, settings=None) -> None:
+    """The recurring jobs, added (or kept) in the shared job store by the leader; the
+    weekly gaps digest follows the settings (added, moved or removed)."""
     for job_id, func, interval in RECURRING:
         if scheduler.get_job(job_id) is None:
             scheduler.add_job(func, "interval", id=job_id, replace_existing=True, **interval)
+    digest = digest_schedule(settings) if settings is not None else None
+    if digest is not None:
+        scheduler.add_job(
+            "bot.slack.runner:gaps_digest",
+            "cron",
+            timezone="UTC",
+            id="gaps-digest",
+            replace_existing=True,
+            **digest,
+        )
+    elif settings is not None and scheduler.get_job("gaps-digest") is not None:
+        try:
+            scheduler.remove_job("gaps-digest")
+        except JobLookupError:  # another replica removed it first
+            pass
 
 
 def start_housekeeping(container) -> BackgroundScheduler:
@@ -116,7 +150,7 @@ def start_housekeeping(container) -> BackgroundScheduler:
     global _CONTAINER
     _CONTAINER = container
     scheduler = container.scheduler
-    scheduler.on_lead.append(lambda: schedule_recurring(scheduler))
+    scheduler.on_lead.append(lambda: schedule_recurring(scheduler, container.settings))
     scheduler.on_lead.append(purge)
     scheduler.start()
     container.delivery_worker.start()

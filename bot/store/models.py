@@ -492,3 +492,24 @@ class SendBudget(Base):
     scope: Mapped[str] = mapped_column(String(200), primary_key=True)
     tat: Mapped[float] = mapped_column(Float, default=0.0)
     paused_until: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+
+
+class CapturedAnswer(Base):
+    """An answer the change team wrote for a question the playbook did not answer: an
+    approved FAQ entry kept here (not in the playbook folder), indexed as type `faq` and
+    put back into the index by every ingest, like leaders' updates."""
+
+    __tablename__ = "captured_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)  # Slack mrkdwn, as written in the modal
+    source_url: Mapped[str] = mapped_column(String(2048), default="")
+    author: Mapped[str] = mapped_column(String(64))  # Slack user id
+    author_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="approved", index=True)
+    # What made this entry (a modal's view id): a double-submitted modal creates one entry.
+    submission_key: Mapped[str] = mapped_column(String(128), unique=True)

@@ -12,6 +12,7 @@ from bot.slack.listeners import (
     commands,
     console,
     events,
+    gaps,
     home,
     pulse,
     surveys,
@@ -29,3 +30,4 @@ def register_listeners(app: App, container) -> None:
     pulse.register(app, container)
     broadcasts.register(app, container)
     console.register(app, container)
+    gaps.register(app, container)

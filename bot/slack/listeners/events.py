@@ -9,6 +9,7 @@ import re
 from slack_bolt import App
 
 from bot.slack.blocks import relay_blocks, relay_fallback_text
+from bot.slack.gap_blocks import reply_saved_note
 from bot.slack.listeners.replies import open_dm, post_answer
 
 log = logging.getLogger(__name__)
@@ -137,3 +138,11 @@ def register(app: App, container) -> None:
                 blocks=blocks,
             )
         log.info("Relayed a change-team reply for escalation %s", escalation.id)
+        # Only the replier sees it, in the team's thread: keep the reply for everyone.
+        client.chat_postEphemeral(
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=event["thread_ts"],
+            text="Passed on. Save this reply as the playbook's answer?",
+            blocks=reply_saved_note(event["thread_ts"], event["ts"], interaction.user_id),
+        )

@@ -35,6 +35,10 @@ WEB_API_SCOPES = {
     "conversations.info (private)": "groups:read",
     "conversations.history (channels)": "channels:history",  # outbox check of channel posts
     "conversations.history (private)": "groups:history",
+    "conversations.members": "channels:read",  # who may write the playbook's answers
+    "conversations.members (private)": "groups:read",  # ... in a private change-team channel
+    "conversations.replies (channels)": "channels:history",  # the reply "Save as playbook answer"
+    "conversations.replies (private)": "groups:history",  # ... prefills
 }
 EVENT_SCOPES = {
     "app_mention": "app_mentions:read",
