@@ -91,14 +91,24 @@ def test_digest_schedule_is_off_without_a_team_channel_or_when_switched_off():
 
 
 class _Scheduler:
+    """The leader-lease scheduler's surface: jobs are added when this replica leads."""
+
     def __init__(self):
         self.jobs = {}
+        self.on_lead = []
 
     def add_job(self, func, trigger, **kwargs):
         self.jobs[kwargs["id"]] = (func, trigger, kwargs)
 
+    def get_job(self, job_id):
+        return self.jobs.get(job_id)
+
+    def remove_job(self, job_id):
+        del self.jobs[job_id]
+
     def start(self):
-        pass
+        for gained_the_lease in self.on_lead:
+            gained_the_lease()
 
 
 def _housekeeping(monkeypatch, settings):
