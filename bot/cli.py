@@ -294,6 +294,7 @@ def _mount_subcommands() -> None:
     from bot.cli_broadcasts import make_broadcast_app
     from bot.cli_directory import make_directory_app
     from bot.cli_surveys import eval_sentiment, make_survey_app
+    from bot.cli_themes import make_eval_themes
 
     app.add_typer(make_directory_app(_container), name="directory", help="Who the employees are.")
     app.add_typer(make_broadcast_app(_container), name="broadcast", help="Leaders' updates.")
@@ -342,6 +343,7 @@ def _mount_subcommands() -> None:
 
     app.add_typer(survey_app, name="survey", help="Pulse surveys.")
     app.command("eval-sentiment")(eval_sentiment)
+    app.command("eval-themes")(make_eval_themes(lambda: _container().embeddings))
 
 
 _HOW_TO_TOKEN = "the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page."
