@@ -20,9 +20,7 @@ def make_eval_themes(get_embeddings: Callable[[], object]) -> Callable[..., None
             list[Path],
             typer.Argument(help="Hand-grouped comments YAML (see tests/eval/themes/)."),
         ],
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print the figures as JSON.")
-        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     ) -> None:
         """Adjusted Rand index of the themes' grouping against a grouping made by hand."""
         from bot.surveys.theme_eval import GroupedFileError, evaluate_grouping

@@ -80,9 +80,7 @@ def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
     return float(scores.mean())
 
 
-def ward_cuts(
-    centres: np.ndarray, sizes: np.ndarray, max_groups: int
-) -> dict[int, np.ndarray]:
+def ward_cuts(centres: np.ndarray, sizes: np.ndarray, max_groups: int) -> dict[int, np.ndarray]:
     """Ward's merge tree over weighted points, cut at k = 2..max_groups: {k: point labels}.
 
     Lance-Williams update on d(i, j) = 2 n_i n_j / (n_i + n_j) |c_i - c_j|^2, which is what
@@ -139,7 +137,7 @@ def cluster(
         micro, centres, sizes = np.arange(n), x, np.ones(n, dtype=int)
     sample = np.sort(rng.choice(n, size=min(n, SILHOUETTE_SAMPLE), replace=False))
     best: tuple[float, np.ndarray] | None = None
-    for k, cut in sorted(ward_cuts(centres, sizes, min(max_groups, n - 1)).items()):
+    for _, cut in sorted(ward_cuts(centres, sizes, min(max_groups, n - 1)).items()):
         labels = cut[micro]
         score = silhouette(x[sample], labels[sample])
         if best is None or score > best[0] + 1e-9:

@@ -22,8 +22,7 @@ ONE_OFF_WEIGHT = 0.3  # weight kept by a word that only one comment of the group
 
 _WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
 
-STOP_WORDS = frozenset(
-    """
+_STOP_WORDS = """
     a about above after again against all almost already also although always am among an and
     another any anyone anything are aren't around as at away back be because been before being
     below between both but by can can't cannot could couldn't did didn't do does doesn't doing
@@ -40,8 +39,8 @@ STOP_WORDS = frozenset(
     wasn't way we we'd we'll we're we've well went were weren't what what's when where whether
     which while who who's whom whose why will with within without won't would wouldn't yet you
     you'd you'll you're you've your yours yourself yourselves
-    """.split()
-)
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 def terms_of(text: str) -> list[str]:
