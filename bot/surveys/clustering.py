@@ -19,7 +19,7 @@ import numpy as np
 
 MAX_GROUPS = 8  # the most groups a run is cut into
 WARD_POINTS = 300  # above this many comments, Ward merges k-means micro-groups
-ITERATIONS = 60  # k-means iterations at most
+MICRO_ITERATIONS = 15  # k-means rounds for the micro-groups (Ward refines them anyway)
 SILHOUETTE_SAMPLE = 1500
 
 
@@ -29,43 +29,45 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def kmeans(
-    x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = ITERATIONS
+    x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = MICRO_ITERATIONS
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Spherical k-means: (labels, unit centroids, inertia as the sum of 1 - cosine)."""
+    """Spherical k-means from k random points: (labels, unit centroids, inertia as the sum
+    of 1 - cosine)."""
     n = len(x)
-    centroids = np.empty((k, x.shape[1]))
-    centroids[0] = x[rng.integers(n)]
-    closest = 1.0 - x @ centroids[0]
-    for j in range(1, k):  # k-means++: far points are likelier starts
-        weights = np.clip(closest, 0.0, None) ** 2
-        total = weights.sum()
-        pick = rng.choice(n, p=weights / total) if total > 0 else rng.integers(n)
-        centroids[j] = x[pick]
-        closest = np.minimum(closest, 1.0 - x @ centroids[j])
+    # Distinct random starts: the groups are micro-groups that Ward merges afterwards, so
+    # k-means++ (k passes over the data) is not worth its cost here.
+    centroids = x[np.sort(rng.choice(n, size=k, replace=False))].copy()
     labels = np.full(n, -1)
     for _ in range(iterations):
-        new = np.argmax(x @ centroids.T, axis=1)
+        similarity = x @ centroids.T
+        new = np.argmax(similarity, axis=1)
         if np.array_equal(new, labels):
             break
         labels = new
-        for j in range(k):
-            members = x[labels == j]
-            if len(members):
-                centroids[j] = members.sum(axis=0)
-            else:  # an empty group restarts at the point worst served
-                worst = np.argmin(np.max(x @ centroids.T, axis=1))
-                centroids[j] = x[worst]
+        order = np.argsort(labels, kind="stable")
+        counts = np.bincount(labels, minlength=k)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        used = counts > 0
+        sums = np.add.reduceat(x[order], starts[used], axis=0)
+        centroids[used] = sums
+        if not used.all():  # an empty group restarts at the points worst served
+            worst = np.argsort(similarity.max(axis=1))[: int((~used).sum())]
+            centroids[~used] = x[worst]
         centroids = normalise(centroids)
     inertia = float(np.sum(1.0 - np.max(x @ centroids.T, axis=1)))
     return labels, centroids, inertia
 
 
-def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette with cosine distance (a point alone in its group scores 0)."""
+def silhouette(x: np.ndarray, labels: np.ndarray, distance: np.ndarray | None = None) -> float:
+    """Mean silhouette with cosine distance (a point alone in its group scores 0).
+
+    `distance` is 1 - x @ x.T, when the caller scores several groupings of the same points.
+    """
     groups = np.unique(labels)
     if len(groups) < 2:
         return -1.0
-    distance = 1.0 - x @ x.T
+    if distance is None:
+        distance = 1.0 - x @ x.T
     member = labels[:, None] == groups[None, :]  # n x g
     sums = distance @ member  # n x g: summed distance to each group
     sizes = member.sum(axis=0)
@@ -128,7 +130,8 @@ def cluster(
         return np.zeros(n, dtype=int), normalise(x.sum(axis=0, keepdims=True))
     rng = np.random.default_rng(seed)
     if n > WARD_POINTS:
-        micro, centres, _ = kmeans(x, WARD_POINTS, rng)
+        micro, centres, _ = kmeans(x.astype(np.float32), WARD_POINTS, rng)
+        centres = centres.astype(np.float64)
         sizes = np.bincount(micro, minlength=WARD_POINTS)
         keep = np.flatnonzero(sizes)
         micro = np.searchsorted(keep, micro)
@@ -136,10 +139,11 @@ def cluster(
     else:
         micro, centres, sizes = np.arange(n), x, np.ones(n, dtype=int)
     sample = np.sort(rng.choice(n, size=min(n, SILHOUETTE_SAMPLE), replace=False))
+    distance = 1.0 - x[sample] @ x[sample].T
     best: tuple[float, np.ndarray] | None = None
     for _, cut in sorted(ward_cuts(centres, sizes, min(max_groups, n - 1)).items()):
         labels = cut[micro]
-        score = silhouette(x[sample], labels[sample])
+        score = silhouette(x[sample], labels[sample], distance)
         if best is None or score > best[0] + 1e-9:
             best = (score, labels)
     labels = best[1]
