@@ -6,6 +6,7 @@ one topic's words land together: the grouping is known before the test runs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -136,6 +137,23 @@ def test_fold_hides_small_groups_and_never_leaves_a_small_other():
     shown, other = fold(groups, threshold=10)
     # 4 + 3 = 7 would be a small Other (total minus the themes): the 11 joins it.
     assert [len(g) for g in shown] == [12] and len(other) == 18
+
+
+@pytest.mark.parametrize("per_respondent", [1, 2, 3])
+def test_fold_never_shows_or_leaves_a_group_below_the_threshold(per_respondent):
+    """500 random groupings: every shown group and Other (the total minus the shown
+    groups, so it can always be worked out) come from at least the threshold of people."""
+    rng = random.Random(per_respondent)
+    for _ in range(500):
+        threshold = rng.randint(2, 12)
+        sizes = [rng.randint(1, 40) for _ in range(rng.randint(1, 8))]
+        bounds = np.cumsum([0, *sizes])
+        groups = [list(range(a, b)) for a, b in itertools.pairwise(bounds)]
+        shown, other = fold(groups, threshold, per_respondent)
+        assert all(people_at_least(len(g), per_respondent) >= threshold for g in shown)
+        if shown:
+            assert not other or people_at_least(len(other), per_respondent) >= threshold
+        assert sorted([*other, *(i for g in shown for i in g)]) == list(range(sum(sizes)))
 
 
 def test_a_theme_that_would_narrow_to_4_people_is_not_shown():

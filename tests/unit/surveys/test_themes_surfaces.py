@@ -91,6 +91,17 @@ def test_the_console_shows_themes_with_escaped_comments_and_no_group_of_4(web, t
     assert "+2 comments" in table  # parking: 10 -> 12 since the previous run
 
 
+def test_themes_are_the_same_whatever_grouping_is_asked(web, tmp_path):
+    """Themes are whole-run only: no grouping in the URL narrows them to a department."""
+    seed(web.container, tmp_path, [PARKING + TRAINING + LAPTOPS])
+    web.sign_in()
+    tables = {
+        by: _themes_table(web.get(f"/console/pulse/{SURVEY}?by={by}").text)
+        for by in ("department", "team", "location")
+    }
+    assert len(set(tables.values())) == 1
+
+
 def test_the_console_shows_no_theme_for_a_run_whose_comments_narrow_to_4(web, tmp_path):
     """The shared console bed: only four people wrote comments in each closed run."""
     seed_pulse(web.container, tmp_path, comment=f"{SCRIPT} saves me hours")
