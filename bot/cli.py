@@ -244,6 +244,7 @@ def _mount_subcommands() -> None:
     from bot.cli_eval import make_eval_command
     from bot.cli_gaps import make_knowledge_app, register_gaps
     from bot.cli_surveys import make_eval_sentiment, make_survey_app
+    from bot.cli_themes import make_eval_themes
 
     app.add_typer(make_directory_app(_container), name="directory", help="Who the employees are.")
     app.add_typer(make_broadcast_app(_container), name="broadcast", help="Leaders' updates.")
@@ -297,6 +298,7 @@ def _mount_subcommands() -> None:
     app.add_typer(survey_app, name="survey", help="Pulse surveys.")
     app.command("eval-sentiment")(make_eval_sentiment(_container))
     app.command("eval")(make_eval_command(_container))
+    app.command("eval-themes")(make_eval_themes(lambda: _container().embeddings))
 
 
 _HOW_TO_TOKEN = "the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page."

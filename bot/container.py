@@ -619,6 +619,12 @@ class Container:
         return AgentView(session_factory=self.session_factory)
 
     @cached_property
+    def theme_finder(self):
+        from bot.surveys.themes import ThemeFinder
+
+        return ThemeFinder(embed=self.embeddings.embed_documents)
+
+    @cached_property
     def ingest_log(self):
         from bot.knowledge.ingest_log import IngestLog
 
@@ -653,6 +659,7 @@ class Container:
                 surveys=lambda: self.surveys().surveys,
                 rise_points=settings.resistance_alert_points,
                 min_participation=settings.participation_alert,
+                themes=self.theme_finder,
             ),
             broadcasts=self.broadcasts,
             questions=QuestionInsights(session_factory=self.session_factory),

@@ -42,6 +42,7 @@ from bot.surveys.suppression import (
     publishable,
     shown_dimensions,
 )
+from bot.surveys.themes import ThemeFinder, Themes, text_questions
 
 GROUPINGS = ATTRIBUTES  # department, team, location
 CACHED_REPORTS = 64
@@ -110,6 +111,7 @@ class Overview:
     trend: list[TrendPoint]
     heatmap: list[HeatRow]
     alerts: list[str] = field(default_factory=list)
+    themes: Themes | None = None  # None: no theme finder, or the run is open
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -127,6 +129,7 @@ class PulseOverview:
         runs: the stored runs and their aggregates.
         surveys: the current survey definitions by id.
         analyzer: labels released comments (default: the reports' VADER analyzer).
+        themes: groups the released comments into themes (None: no themes section).
         rise_points, min_participation: the HR alert rules (as in Slack's alerts).
     """
 
@@ -139,8 +142,10 @@ class PulseOverview:
         min_participation: float,
         analyzer: Labeller | None = None,
         rng: Callable[[], random.Random] = random.Random,
+        themes: ThemeFinder | None = None,
     ) -> None:
         self.runs = runs
+        self.theme_finder = themes
         self._surveys = surveys
         self.analyzer = analyzer
         self.rise_points = rise_points
@@ -196,8 +201,22 @@ class PulseOverview:
             rise_points=self.rise_points,
             min_participation=self.min_participation,
         )
-        return Overview(
-            survey, by, rows, run, report, trend, _heatmap(survey, report, cells), found
+        themes = self._themes(survey, report, previous_run=_run_before(closed_runs, run))
+        heatmap = _heatmap(survey, report, cells)
+        return Overview(survey, by, rows, run, report, trend, heatmap, found, themes)
+
+    def _themes(self, survey: Survey, report: Report, previous_run: Run | None) -> Themes | None:
+        """Themes of exactly the comments the report released (whole run, never per group)."""
+        if self.theme_finder is None:
+            return None
+        previous = None
+        if previous_run is not None:
+            previous = self.theme_finder.for_run(self.runs, survey, previous_run)
+        return self.theme_finder.find(
+            report.comments if report.sentiment is not None else None,
+            threshold=report.comment_threshold,
+            per_respondent=text_questions(survey),
+            previous=previous,
         )
 
     def export_csv(self, overview: Overview) -> str:
@@ -267,6 +286,11 @@ class PulseOverview:
 def _before(summaries: list[tuple[Run, Report]], run: Run):
     earlier = [(r, report) for r, report in summaries if r.due_date < run.due_date]
     return (earlier[-1][1],) if earlier else None
+
+
+def _run_before(closed: list[Run], run: Run) -> Run | None:
+    earlier = [r for r in closed if r.due_date < run.due_date]
+    return earlier[-1] if earlier else None
 
 
 def _trend(summaries: list[tuple[Run, Report]]) -> list[TrendPoint]:

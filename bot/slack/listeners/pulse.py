@@ -84,6 +84,8 @@ def pulse_results(container, client, user_id, words) -> str:
     for run in shown:
         previous = runs.previous_closed_run(survey.id, run.id)
         texts.append(render_text(load_report(runs, survey, run, by=by, previous_run=previous)))
+        if run.status == "closed":
+            texts.append(_themes_text(container, survey, run, previous))
     history = [
         (r, load_report(runs, survey, r, with_comments=False))
         for r in runs.runs(survey.id)
@@ -100,6 +102,19 @@ def pulse_results(container, client, user_id, words) -> str:
             title=f"{survey.title}: Resistance and Confidence over time",
         )
     return "I sent the results to you in a direct message."
+
+
+def _themes_text(container, survey, run, previous) -> str:
+    """The run's top themes (whole run only, see bot.surveys.themes), or why there are none."""
+    from bot.knowledge.embeddings import EmbeddingModelError
+    from bot.surveys.themes import render_text as render_themes
+
+    try:
+        themes = container.theme_finder.for_run(container.survey_runs, survey, run, previous)
+    except EmbeddingModelError as exc:
+        log.error("Themes of run %s not computed: %s", run.id, exc)
+        return "Themes: not available, the embedding model could not be loaded (see the log).\n"
+    return render_themes(themes)
 
 
 def pulse_status(container, client, user_id, words) -> str:
