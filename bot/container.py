@@ -622,7 +622,7 @@ class Container:
     def theme_finder(self):
         from bot.surveys.themes import ThemeFinder
 
-        return ThemeFinder(embed=self.embeddings.embed_documents)
+        return ThemeFinder(embed=self.embeddings.embed_documents, analyzer=self.sentiment_analyzer)
 
     @cached_property
     def ingest_log(self):

@@ -107,7 +107,7 @@ class ThemeFinder:
 
     Args:
         embed: texts -> unit vectors (the container's embeddings.embed_documents).
-        analyzer: labels each comment for the sentiment split (default: the reports').
+        analyzer: labels each comment for the sentiment split (default: VADER + workplace rules).
         max_themes: the most groups the clustering is asked for.
     """
 
@@ -232,7 +232,7 @@ class ThemeFinder:
 
     def _split(self, texts: Sequence[str]) -> dict[str, int]:
         if self._analyzer is None:
-            from bot.surveys.reports import _default_analyzer
+            from bot.surveys.stored_scores import default_labeller as _default_analyzer
 
             self._analyzer = _default_analyzer()
         counts = Counter(self._analyzer.label(text) for text in texts)
