@@ -20,11 +20,12 @@ Where the budget lives:
 - `SharedLimiter(DatabaseBudget(...))`: the `send_budget` table, one row per method and one per
   paused channel, changed by single-row UPDATEs that SQLite and PostgreSQL both run atomically;
 - `SharedLimiter(RedisBudget(...))`: the same in Redis (one Lua script), with CHANGEBOT_REDIS_URL.
-A shared budget is a GCRA (generic cell rate algorithm): a grant of n calls moves the method's
-theoretical arrival time `tat` on by n / rate and is refused while `tat` is ahead of now by more
-than LATE_S. In any window of T seconds the deployment gets at most rate * (T + LATE_S) calls
-plus one batch (a batch is 2 % of a second's budget, at least one call): 1.03 x rate at most
-in any second once the rate is 50 a second or more.
+A shared budget is a GCRA (generic cell rate algorithm) with reservations: a grant of n calls
+moves the method's theoretical arrival time `tat` on by n / rate and gives the grantee the slots
+from the old `tat` (or now, if that is past) on; it is refused while `tat` is more than AHEAD_S
+ahead of now. The grantee waits for each slot. Slots are 1 / rate apart for the whole
+deployment, so any window of T seconds holds at most rate * T + 1 of them; a replica that is
+late for its slot (a busy CPU) loses nothing as long as it asked within AHEAD_S of it.
 Shared budgets compare the wall clocks of the replicas: keep them synchronised (NTP).
 """
 
@@ -47,7 +48,7 @@ POST = "chat.postMessage"
 CHANNEL_SCOPED = frozenset({POST})  # methods Slack also limits per channel
 PAUSE_REFRESH_S = 0.2  # how stale another replica's Retry-After may be here
 BATCH_SHARE = 0.02  # a replica takes this share of a second's budget per grant (at least 1)
-LATE_S = 0.01  # a shared grant may come this much late without the budget being lost
+AHEAD_S = 0.05  # a replica may reserve slots this far ahead of now
 BURST_SHARE = 0.02  # an in-process bucket holds this share of a second's budget (at least 1)
 STALE_CHANNEL_S = 3600.0  # paused-channel rows older than this are deleted
 
@@ -196,8 +197,9 @@ class Budget(Protocol):
 
     errors: tuple[type[Exception], ...]  # what the store raises when it is away
 
-    def grant(self, method: str, cost: float, slack: float, now: float) -> float:
-        """Take `cost` seconds of `method`'s budget: 0.0 if granted, else seconds to wait."""
+    def grant(self, method: str, cost: float, ahead: float, now: float) -> tuple[bool, float]:
+        """Reserve `cost` seconds of `method`'s budget: (True, seconds until the reserved
+        slots start) or (False, seconds to wait before asking again)."""
 
     def pause(self, key: str, until: float) -> None: ...
 
@@ -228,7 +230,7 @@ class SharedLimiter:
         self.clock = clock
         self.sleep = sleep
         self.pauses = _Pauses(clock)
-        self._stash: dict[str, int] = {}  # calls granted to this process, not made yet
+        self._stash: dict[str, list[float]] = {}  # slots reserved here and not used yet
         self._read_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -263,18 +265,23 @@ class SharedLimiter:
             wait = self.paused_for(method)
             if wait <= 0:
                 with self._lock:
-                    if self._stash.get(method, 0) > 0:
-                        self._stash[method] -= 1
-                        return True
-                n = self.batch(method)
-                cost = n / rate
-                try:
-                    wait = self.budget.grant(method, cost, min(cost, LATE_S), self.clock())
-                except self.budget.errors as exc:
-                    raise BudgetUnavailable(_first_line(exc)) from exc
-                if wait <= 0:
-                    with self._lock:
-                        self._stash[method] = self._stash.get(method, 0) + n - 1
+                    slots = self._stash.setdefault(method, [])
+                    slot = slots.pop(0) if slots else None
+                if slot is None:
+                    n = self.batch(method)
+                    now = self.clock()
+                    try:
+                        granted, wait = self.budget.grant(method, n / rate, AHEAD_S, now)
+                    except self.budget.errors as exc:
+                        raise BudgetUnavailable(_first_line(exc)) from exc
+                    if granted:
+                        start = now + wait
+                        with self._lock:
+                            self._stash[method].extend(start + i / rate for i in range(1, n))
+                        slot = start
+                if slot is not None:
+                    if (early := slot - self.clock()) > 0:
+                        self.sleep(early)  # our slot of the deployment's budget starts then
                     return True
             if stop is not None and stop.is_set():
                 return False
@@ -289,27 +296,29 @@ class DatabaseBudget:
     def __init__(self, session_factory) -> None:
         self.sessions = session_factory
 
-    def grant(self, method: str, cost: float, slack: float, now: float) -> float:
+    def grant(self, method: str, cost: float, ahead: float, now: float) -> tuple[bool, float]:
         start = case((SendBudget.tat > now, SendBudget.tat), else_=now)
         take = (
             update(SendBudget)
             .where(SendBudget.scope == method)
-            .where(SendBudget.tat <= now + slack, SendBudget.paused_until <= now)
+            .where(SendBudget.tat <= now + ahead, SendBudget.paused_until <= now)
             .values(tat=start + cost)
+            .returning(SendBudget.tat)
         )
         with self.sessions() as session:
-            if session.execute(take).rowcount == 1:
+            tat = session.execute(take).scalar_one_or_none()
+            if tat is not None:
                 session.commit()
-                return 0.0
+                return True, max(0.0, tat - cost - now)
             row = session.execute(
                 select(SendBudget.tat, SendBudget.paused_until).where(SendBudget.scope == method)
             ).first()
             session.rollback()
         if row is None:  # the method's first call: its row, then ask again
             self._create(method, 0.0)
-            return self.grant(method, cost, slack, now)
+            return self.grant(method, cost, ahead, now)
         tat, paused_until = row
-        return max(paused_until - now, tat - slack - now, 0.0001)
+        return False, max(paused_until - now, tat - ahead - now, 0.0001)
 
     def pause(self, key: str, until: float) -> None:
         later = case((SendBudget.paused_until > until, SendBudget.paused_until), else_=until)
@@ -351,13 +360,13 @@ class DatabaseBudget:
 
 _GRANT = """
 local paused = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[4]) or '0')
-local now, cost, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if paused > now then return tostring(paused - now) end
+local now, cost, ahead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if paused > now then return {'0', tostring(paused - now)} end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat > now + slack then return tostring(tat - slack - now) end
+if tat > now + ahead then return {'0', tostring(tat - ahead - now)} end
 if tat < now then tat = now end
 redis.call('SET', KEYS[1], string.format('%.6f', tat + cost))
-return '0'
+return {'1', tostring(tat - now)}
 """
 
 _PAUSE = """
@@ -387,9 +396,10 @@ class RedisBudget:
 
         return cls(redis.Redis.from_url(url, socket_timeout=5), **kwargs)
 
-    def grant(self, method: str, cost: float, slack: float, now: float) -> float:
+    def grant(self, method: str, cost: float, ahead: float, now: float) -> tuple[bool, float]:
         keys = [f"{self.prefix}tat:{method}", f"{self.prefix}paused"]
-        return float(self._grant(keys=keys, args=[now, cost, slack, method]))
+        granted, seconds = self._grant(keys=keys, args=[repr(now), cost, ahead, method])
+        return granted in (b"1", "1"), max(0.0, float(seconds))
 
     def pause(self, key: str, until: float) -> None:
         args = [key, until, until - STALE_CHANNEL_S]

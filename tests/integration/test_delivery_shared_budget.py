@@ -1,10 +1,10 @@
 """Two processes drawing on one shared send budget (the database, or Redis) get the configured
 rate between them, not twice it.
 
-Each process asks for calls as fast as the budget lets it for a while and records the moment
-of every grant (the clock reading the grant was decided on). The assertion is on calls granted
-per one-second window, all processes together, so a slow machine cannot make it fail: it only
-makes the processes ask less often."""
+Each process asks for calls as fast as the budget lets it for a while and records the slot of
+every call it was granted (the moment the shared budget reserved for it). The assertion is on
+calls granted per one-second window, all processes together, so a slow machine cannot make it
+fail: it only makes the processes ask less often."""
 
 from __future__ import annotations
 
@@ -45,11 +45,12 @@ else:
 granted = []
 grant = budget.grant
 
-def recording(method, cost, slack, now):
-    wait = grant(method, cost, slack, now)
-    if wait <= 0:
-        granted.append([now, round(cost * rate)])
-    return wait
+def recording(method, cost, ahead, now):
+    granted_, seconds = grant(method, cost, ahead, now)
+    if granted_:  # the reserved slots: n calls from now + seconds on, 1 / rate apart
+        n = round(cost * rate)
+        granted.extend([now + seconds + i / rate, 1] for i in range(n))
+    return granted_, seconds
 
 budget.grant = recording
 limiter = SharedLimiter(budget, rate=rate)

@@ -132,9 +132,9 @@ class FlakyBudget:
         if not self.back:
             raise ConnectionError("Connection refused")
 
-    def grant(self, method, cost, slack, now):
+    def grant(self, method, cost, ahead, now):
         self._check()
-        return 0.0
+        return True, 0.0
 
     def pause(self, key, until):
         self._check()
