@@ -409,3 +409,16 @@ def test_without_the_definitions_the_first_report_scores_the_run(old_engine):
     calls = labeller.calls
     load_report(runs, SURVEY, run)
     assert labeller.calls == calls  # scored once
+
+
+def test_an_open_runs_participation_is_counted_without_hashing_every_invitation(world):
+    runs, _, _ = world
+    users = ["U1", "U2", "U3"]
+    run, _ = runs.create_run(SURVEY, OPENS.date(), users, opens_at=OPENS, closes_at=CLOSES)
+    runs.submit(run.id, "U1", {"res": 5, "conf": 10})
+    runs.submit(run.id, "U1", {"res": 4, "conf": 10})  # a change: still one person
+    runs.submit(run.id, "U2", {"res": 3, "conf": 2})
+    hashed = []
+    runs.respondent_key = lambda run_id, user: hashed.append(user) or "x"  # type: ignore
+    assert runs.participation(run.id) == (3, 2)
+    assert hashed == []  # counted in SQL: no invitation was hashed
