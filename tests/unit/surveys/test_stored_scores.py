@@ -422,3 +422,25 @@ def test_an_open_runs_participation_is_counted_without_hashing_every_invitation(
     runs.respondent_key = lambda run_id, user: hashed.append(user) or "x"  # type: ignore
     assert runs.participation(run.id) == (3, 2)
     assert hashed == []  # counted in SQL: no invitation was hashed
+
+
+class BatchLabeller(CountingLabeller):
+    """A labeller with `label_many` (as a learned classifier has): rescoring uses it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def label_many(self, texts):
+        self.batches.append(len(texts))
+        return [CountingLabeller.label(self, text) for text in texts]
+
+
+def test_rescoring_labels_comments_in_batches_when_the_labeller_can(old_engine):
+    given = responses()
+    closed_id, _ = old_rows(old_engine, given)
+    labeller = BatchLabeller()
+    migrate(old_engine, surveys=lambda: {SURVEY.id: SURVEY}, labeller=lambda: labeller)
+    assert_stored_as_computed(old_engine, closed_id)
+    per_run = sum(len(text_answers(SURVEY, r)) for r in given)
+    assert labeller.batches == [per_run, per_run]  # one call per run (two runs), all comments
