@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import create_engine, event, insert, inspect, select, text
 
 from bot.store.db import alembic_config, make_engine, make_session_factory, migrate
 from bot.store.models import SurveyResponse, SurveyRun, SurveyRunCell
@@ -444,3 +444,15 @@ def test_rescoring_labels_comments_in_batches_when_the_labeller_can(old_engine):
     assert_stored_as_computed(old_engine, closed_id)
     per_run = sum(len(text_answers(SURVEY, r)) for r in given)
     assert labeller.batches == [per_run, per_run]  # one call per run (two runs), all comments
+
+
+def test_migration_0011_downgrades_and_upgrades_again_keeping_the_answers(old_engine):
+    given = responses(12)
+    closed_id, _ = old_rows(old_engine, given)
+    migrate(old_engine, surveys=lambda: {SURVEY.id: SURVEY}, labeller=CountingLabeller)
+    command.downgrade(alembic_config(old_engine), "0010_console_signin_ingest_log")
+    names = {c["name"] for c in inspect(old_engine).get_columns("survey_responses")}
+    assert names == {"id", "run_id", "respondent_key", "answers", "attributes"}
+    assert "survey_run_cells" not in inspect(old_engine).get_table_names()
+    migrate(old_engine, surveys=lambda: {SURVEY.id: SURVEY}, labeller=CountingLabeller)
+    assert_stored_as_computed(old_engine, closed_id)
