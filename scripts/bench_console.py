@@ -193,7 +193,8 @@ def main(argv=None) -> None:
     try:
         migrate(engine)
         sessions = make_session_factory(engine)
-        runs = SurveyRuns(session_factory=sessions, secret=SECRET)
+        # With the definitions, as the bot has them: each run is sealed when it closes.
+        runs = SurveyRuns(session_factory=sessions, secret=SECRET, surveys=lambda: surveys)
         print(f"Loading {args.responses:,} responses over {args.runs} runs into {where} ...")
         loaded = load(engine, runs, survey, args)
         print(

@@ -243,7 +243,7 @@ class PulseOverview:
     # -- reports, cached for closed runs ----------------------------------------------------
     def _participation(self, run: Run) -> tuple[int, int]:
         """(invited, answered): kept for a closed run, at most OPEN_COUNTS_FOR old for an
-        open one (counting who answered an open run hashes every invitation)."""
+        open one (the counts are two COUNTs over its invitations and its responses)."""
         key = ("participation", run.id)
         now = time.monotonic()
         with self._lock:

@@ -377,11 +377,12 @@ class SurveyRuns:
                 func.coalesce(func.sum(case((SurveyInvitation.delivered, 1), else_=0)), 0),
             ).where(SurveyInvitation.run_id == run_id)
         ).one()
-        users = session.scalars(
-            select(SurveyInvitation.user_id).where(SurveyInvitation.run_id == run_id)
-        ).all()
-        answered = len(self._answered(session, run_id, users))
-        return {"invited": invited, "delivered": int(delivered), "answered": answered}
+        # Only invited people can submit, once per key: the keyed responses are who answered.
+        keyed = SurveyResponse.respondent_key.is_not(None)
+        answered = session.scalar(
+            select(func.count()).where(SurveyResponse.run_id == run_id, keyed)
+        )
+        return {"invited": invited, "delivered": int(delivered), "answered": int(answered or 0)}
 
     def _answered(self, session: Session, run_id: int, users: Iterable[str]) -> set[str]:
         """Which of `users` have a response: found by their keys, as nothing else says it."""

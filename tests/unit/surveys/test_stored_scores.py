@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import create_engine, event, insert, inspect, select, text
 
 from bot.store.db import alembic_config, make_engine, make_session_factory, migrate
 from bot.store.models import SurveyResponse, SurveyRun, SurveyRunCell
@@ -409,3 +409,50 @@ def test_without_the_definitions_the_first_report_scores_the_run(old_engine):
     calls = labeller.calls
     load_report(runs, SURVEY, run)
     assert labeller.calls == calls  # scored once
+
+
+def test_an_open_runs_participation_is_counted_without_hashing_every_invitation(world):
+    runs, _, _ = world
+    users = ["U1", "U2", "U3"]
+    run, _ = runs.create_run(SURVEY, OPENS.date(), users, opens_at=OPENS, closes_at=CLOSES)
+    runs.submit(run.id, "U1", {"res": 5, "conf": 10})
+    runs.submit(run.id, "U1", {"res": 4, "conf": 10})  # a change: still one person
+    runs.submit(run.id, "U2", {"res": 3, "conf": 2})
+    hashed = []
+    runs.respondent_key = lambda run_id, user: hashed.append(user) or "x"  # type: ignore
+    assert runs.participation(run.id) == (3, 2)
+    assert hashed == []  # counted in SQL: no invitation was hashed
+
+
+class BatchLabeller(CountingLabeller):
+    """A labeller with `label_many` (as a learned classifier has): rescoring uses it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def label_many(self, texts):
+        self.batches.append(len(texts))
+        return [CountingLabeller.label(self, text) for text in texts]
+
+
+def test_rescoring_labels_comments_in_batches_when_the_labeller_can(old_engine):
+    given = responses()
+    closed_id, _ = old_rows(old_engine, given)
+    labeller = BatchLabeller()
+    migrate(old_engine, surveys=lambda: {SURVEY.id: SURVEY}, labeller=lambda: labeller)
+    assert_stored_as_computed(old_engine, closed_id)
+    per_run = sum(len(text_answers(SURVEY, r)) for r in given)
+    assert labeller.batches == [per_run, per_run]  # one call per run (two runs), all comments
+
+
+def test_migration_0011_downgrades_and_upgrades_again_keeping_the_answers(old_engine):
+    given = responses(12)
+    closed_id, _ = old_rows(old_engine, given)
+    migrate(old_engine, surveys=lambda: {SURVEY.id: SURVEY}, labeller=CountingLabeller)
+    command.downgrade(alembic_config(old_engine), "0010_console_signin_ingest_log")
+    names = {c["name"] for c in inspect(old_engine).get_columns("survey_responses")}
+    assert names == {"id", "run_id", "respondent_key", "answers", "attributes"}
+    assert "survey_run_cells" not in inspect(old_engine).get_table_names()
+    migrate(old_engine, surveys=lambda: {SURVEY.id: SURVEY}, labeller=CountingLabeller)
+    assert_stored_as_computed(old_engine, closed_id)

@@ -82,14 +82,14 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMN (SQLite 3.35+), not a batch copy: recreating survey_runs on SQLite
+    # would cascade-delete every response (foreign keys are on).
     op.drop_table("survey_run_cells")
-    with op.batch_alter_table("survey_responses") as batch:
-        for label in LABELS:
-            batch.drop_column(f"comments_{label}")
-        batch.drop_column("comments")
-        for dimension in DIMENSIONS:
-            batch.drop_column(f"score_{dimension}")
-        batch.drop_column("scored")
-    with op.batch_alter_table("survey_runs") as batch:
-        batch.drop_column("cells_with")
-        batch.drop_column("scored_with")
+    for label in LABELS:
+        op.drop_column("survey_responses", f"comments_{label}")
+    op.drop_column("survey_responses", "comments")
+    for dimension in DIMENSIONS:
+        op.drop_column("survey_responses", f"score_{dimension}")
+    op.drop_column("survey_responses", "scored")
+    op.drop_column("survey_runs", "cells_with")
+    op.drop_column("survey_runs", "scored_with")
