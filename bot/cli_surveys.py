@@ -182,10 +182,15 @@ def make_eval_sentiment(get_container: Callable[[Path | None], Any]) -> Callable
             raise _fail(str(exc), 2) from exc
         systems, default = get_container(None).sentiment_systems()
         results = _evaluate_all(labelled, systems)
+        warning = _not_held_out(systems[default], labelled)
         if as_json:
             typer.echo(json.dumps(_as_json(results, default), indent=2))
+            if warning:
+                typer.echo(warning, err=True)
             return
-        _print_table(comments_file, labelled, systems, results, default)
+        _print_table(comments_file, labelled, results, default)
+        if warning:
+            typer.echo(warning)
         if show_errors:
             for title, name in (("our rules", RULES_NAME), ("the default", default)):
                 if title == "the default" and name == RULES_NAME:
@@ -235,7 +240,7 @@ def _as_json(results: dict[str, dict], default: str) -> dict:
     }
 
 
-def _print_table(comments_file, labelled, systems, results, default) -> None:
+def _print_table(comments_file, labelled, results, default) -> None:
     from bot.surveys.sentiment import LABELS
 
     width = max(len(name) for name in results) + 4
@@ -254,11 +259,15 @@ def _print_table(comments_file, labelled, systems, results, default) -> None:
             f"{result['correct']:>6}/{result['total']:<3}{per_label}"
         )
     typer.echo(f"* the shipped default (CHANGEBOT_SENTIMENT_MODEL): {default}")
-    seen = getattr(systems[default], "seen_in_training", None)
+
+
+def _not_held_out(default, labelled) -> str | None:
+    seen = getattr(default, "seen_in_training", None)
     overlap = seen([text for text, _ in labelled]) if seen else 0
-    if overlap:
-        typer.echo(
-            f"Warning: the classifier was trained on {overlap} of these {len(labelled)} "
-            "comments; its figures here are not held-out (scripts/train_sentiment.py reports "
-            "leave-one-organisation-out figures)."
-        )
+    if not overlap:
+        return None
+    return (
+        f"Warning: the classifier was trained on {overlap} of these {len(labelled)} "
+        "comments; its figures here are not held-out (scripts/train_sentiment.py reports "
+        "leave-one-organisation-out figures)."
+    )

@@ -10,6 +10,7 @@ from bot.surveys.definitions import Question, Survey
 OPEN = "pulse_open"
 SUBMIT = "pulse_submit"
 LIKERT_LABELS = ("Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree")
+ENPS_HINT = "0 = not at all likely, 10 = extremely likely"
 
 
 def invitation(survey: Survey, run, *, reminder: bool = False) -> dict:
@@ -77,7 +78,7 @@ def _question_block(question: Question) -> dict:
     else:
         if question.type == "likert5":
             options = [(str(i + 1), text) for i, text in enumerate(LIKERT_LABELS)]
-        elif question.type == "scale0_10":
+        elif question.type in ("scale0_10", "enps"):
             options = [(str(i), str(i)) for i in range(11)]
         else:
             options = [(text, text) for text in question.options]
@@ -90,7 +91,8 @@ def _question_block(question: Question) -> dict:
             ],
         }
         if element["type"] == "static_select":
-            element["placeholder"] = {"type": "plain_text", "text": "0 = not at all, 10 = fully"}
+            hint = ENPS_HINT if question.type == "enps" else "0 = not at all, 10 = fully"
+            element["placeholder"] = {"type": "plain_text", "text": hint}
     return {
         "type": "input",
         "block_id": block_id,

@@ -88,6 +88,10 @@ def _check(question: Question, value: object) -> str | None:
         except ValueError as exc:
             return str(exc)
         return None
+    if question.type == "enps":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+            return f"answer to '{question.id}' must be a whole number from 0 to 10, not {value!r}"
+        return None
     if question.type == "choice":
         if value not in question.options:
             return f"answer {value!r} to '{question.id}' is not one of its options"

@@ -20,10 +20,13 @@ with the field to fix, and never stops the other surveys from loading. The shape
     questions:                          # 1..20, at least one likert5 or scale0_10
       - id: resistance-extra-work
         text: The new way of working feels like extra work for me.
-        type: likert5                   # likert5 | scale0_10 | text | choice
+        type: likert5                   # likert5 | scale0_10 | enps | text | choice
         dimension: resistance           # resistance | confidence | an ADKAR stage
         reverse: false                  # true for items worded the other way round
       - library: adkar-awareness         # an item of bot/surveys/question_library.yaml
+      - id: recommend
+        text: How likely are you to recommend working here to a friend?
+        type: enps                      # 0..10; eNPS = % promoters (9-10) - % detractors (0-6)
       - id: comment
         text: Anything else?
         type: text                      # text items are optional unless required: true
@@ -64,7 +67,7 @@ from pydantic import (
 from bot.surveys.library import expand as expand_library_item
 from bot.yamlfiles import SafeLoader
 
-QuestionType = Literal["likert5", "scale0_10", "text", "choice"]
+QuestionType = Literal["likert5", "scale0_10", "enps", "text", "choice"]
 Dimension = Literal[
     "resistance", "confidence", "awareness", "desire", "knowledge", "ability", "reinforcement"
 ]
@@ -447,8 +450,10 @@ class Survey(_Model):
                     f"'{question.id}' is already used by questions[{seen[question.id]}]",
                 )
             seen[question.id] = index
-        if not any(question.is_scale for question in questions):
-            raise ValueError("add at least one likert5 or scale0_10 question: nothing to score")
+        if not any(question.is_scale or question.type == "enps" for question in questions):
+            raise ValueError(
+                "add at least one likert5 or scale0_10 question (or an enps one): nothing to score"
+            )
         return questions
 
     @model_validator(mode="after")

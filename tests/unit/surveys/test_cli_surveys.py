@@ -404,6 +404,11 @@ def test_eval_sentiment_json_compares_every_system_and_names_the_default(tmp_pat
     assert ours["recall"] == {"negative": 1.0, "neutral": 0.0, "positive": 1.0}
     assert ours["precision"] == {"negative": 1.0, "neutral": 0.0, "positive": 0.5}
     assert classifier.batches == 1  # one batch for the file, not one call per comment
+    assert result.stderr == ""
+    seen = make_sentiment_app(KeywordClassifier(trained_on={"awful rollout"}))
+    result = CliRunner().invoke(seen, ["eval-sentiment", str(path), "--json"])
+    assert json.loads(result.stdout)["default"] == "classifier (stand-in)"  # stdout stays JSON
+    assert "trained on 1 of these 4 comments" in result.stderr
 
 
 def test_eval_sentiment_table_marks_the_default_and_warns_on_training_comments(tmp_path):
