@@ -80,6 +80,7 @@ class Replica:
             "CHANGEBOT_KNOWLEDGE_DIR": str(kb),
             "CHANGEBOT_DATABASE_URL": database_url,
             "CHANGEBOT_SURVEY_SECRET": SURVEY_SECRET,
+            "CHANGEBOT_CONSOLE_SECRET": SURVEY_SECRET[::-1],
             "CHANGEBOT_SCHEDULER_LEASE_SECONDS": "3",
             "CHANGEBOT_DELIVERY_RATE": "50",
             "CHANGEBOT_LOG_LEVEL": "INFO",
