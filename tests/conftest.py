@@ -65,7 +65,7 @@ class FakeEmbeddings(Embeddings):
     def embed_with_sentences(self, texts, spans):
         """Chunk and sentence vectors in one "pass", as the real model gives them."""
         sentence_vectors = [
-            [self.vector(text[a:b]) for a, b in ss] for text, ss in zip(texts, spans)
+            [self.vector(text[a:b]) for a, b in ss] for text, ss in zip(texts, spans, strict=True)
         ]
         return self.embed_documents(texts), sentence_vectors
 
