@@ -24,6 +24,7 @@ _ASKS = (
         NUMBER,
         re.compile(
             r"\b(how (many|much|long|often|far( back)?|big|old|quickly|fast|soon)|"
+            r"budget|salary|salaries|earn|costs?|price|fee|allowance|"
             r"what (percentage|percent|share|number|budget|cost|price)|"
             r"response time|turnaround)\b"
         ),
@@ -77,7 +78,7 @@ _PERSON_RE = re.compile(
 _PLACE_RE = re.compile(
     r"(#[\w-]+|https?://|\bwww\.|\b(in|at|on|from|via|through) (the )?[A-Z][\w-]+|"
     r"\b(room|floor|building|site|depot|office|portal|intranet|channel|wiki|page|folder|drive|"
-    r"hub|centre|center|campus|warehouse|hq|headquarters|remote|online|teams|slack|zoom|"
+    r"hub|centre|center|campus|warehouse|hq|headquarters|remote|online|slack|zoom|"
     r"confluence|sharepoint|jira|app|system|tool|website|site|link|form|inbox|email|mailbox)\b)",
 )
 

@@ -25,7 +25,7 @@ def stem(token: str) -> str:
     """A deliberately light suffix stripper: plural and -ing/-ed forms meet their root."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            if suffix == "es" and not token.endswith(("ses", "xes", "ches", "shes", "zes")):
+            if suffix == "es" and not token.endswith(("sses", "xes", "ches", "shes", "zes")):
                 continue
             if suffix == "s" and token.endswith("ss"):
                 continue
