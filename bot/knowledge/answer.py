@@ -93,6 +93,7 @@ class Answerer:
         abstain_threshold: float = 0.4,
         min_subject: float = 0.0,
         slot_required: bool = True,
+        max_unknown: float = 1.0,
         faq_threshold: float = 0.72,
         llm_timeout: float = 30.0,
         help_channel: str = "#change-team",
@@ -104,6 +105,7 @@ class Answerer:
         self.abstain_threshold = abstain_threshold
         self.min_subject = min_subject
         self.slot_required = slot_required
+        self.max_unknown = max_unknown
         self.faq_threshold = faq_threshold
         self.llm_timeout = llm_timeout
         self.help_channel = help_channel
@@ -155,6 +157,7 @@ class Answerer:
             threshold=self.abstain_threshold,
             min_subject=self.min_subject,
             slot_required=self.slot_required,
+            max_unknown=self.max_unknown,
         )
 
     # -- pieces ----------------------------------------------------------------------------

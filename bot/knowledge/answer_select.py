@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.knowledge.sentvec import SENTENCE_VECTORS, chunk_sentences, unpack
-from bot.knowledge.slots import asked_slot, holds
+from bot.knowledge.slots import MONEY_NOUN, asked_slot, holds, slot_noun
 from bot.knowledge.text import tokens
 from bot.knowledge.units import question_of
+from bot.knowledge.vocab import SHORT_FORMS
 
 MAX_SENTENCES = 3
 MAX_HITS = 6  # passages whose sentences are considered
@@ -136,6 +137,19 @@ def select(question: str, retrieval, retriever, numbers: dict[tuple[str, str], i
             + 0.05 / (1 + c.rank)
         )
     signals = _signals(slot, candidates)
+    noun = slot_noun(question)
+    noun_terms = set(tokens(SHORT_FORMS.get(noun or "", noun or "")))
+    # Only money nouns count: a counted noun is too often paraphrased ("how many people"
+    # is answered by "214 colleagues"), a budget or a salary rarely.
+    if noun_terms and MONEY_NOUN.fullmatch(noun or ""):
+        signals["slot_noun"] = noun
+        signals["slot_noun_found"] = any(
+            noun_terms & set(tokens(c.sentence)) for c in candidates if c.slot or slot is None
+        )
+    subject_weight = sum(weights[t] for t in subject_terms) or 1.0
+    signals["unknown"] = round(
+        sum(weights[t] for t in subject_terms if t not in idf) / subject_weight, 4
+    )
     if not candidates:
         return Selection([], signals)
     return Selection(_choose(slot, candidates), signals)
@@ -172,12 +186,25 @@ def _signals(slot: str | None, candidates: list[Candidate]) -> dict:
 
 
 def should_abstain(
-    signals: dict, evidence: float, *, threshold: float, min_subject: float, slot_required: bool
+    signals: dict,
+    evidence: float,
+    *,
+    threshold: float,
+    min_subject: float,
+    slot_required: bool,
+    max_unknown: float = 1.0,
 ) -> bool:
     """True when the playbook has no passage that states the asked-for fact about the
-    asked-for subject (or is too far from the question's topic altogether)."""
+    asked-for subject (or is too far from the question's topic altogether).
+
+    `max_unknown`: the largest idf-weighted share of the question's subject words that
+    the playbook may never use (a "budget" it never mentions)."""
     if evidence < threshold:
         return True
+    if signals.get("unknown", 0.0) > max_unknown:
+        return True
+    if slot_required and signals.get("slot_noun_found") is False:
+        return True  # "the budget" is asked for and no passage states one
     if signals.get("subject", 0.0) < min_subject:
         return True
     # No sentence that states the asked-for kind of fact says anything about the subject.

@@ -13,6 +13,7 @@ the order of `chunk_sentences(page_content)`, so nothing is embedded at question
 from __future__ import annotations
 
 import base64
+import re
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -34,12 +35,14 @@ def sentence_spans(content: str) -> list[tuple[int, int]]:
     start = content.find("\n") + 1 if "\n" in content else 0
     spans = []
     for sentence in chunk_sentences(content):
-        at = content.find(sentence, start)
-        if at < 0:  # cannot happen (sentences are stripped substrings); keep the order anyway
+        # A sentence is the text with its line breaks (hard wraps) read as spaces.
+        pattern = r"\s+".join(re.escape(word) for word in sentence.split())
+        match = re.compile(pattern).search(content, start)
+        if match is None:  # cannot happen; keep the order anyway
             spans.append((start, start))
             continue
-        spans.append((at, at + len(sentence)))
-        start = at + len(sentence)
+        spans.append(match.span())
+        start = match.end()
     return spans
 
 
@@ -76,7 +79,7 @@ def encode_with_sentences(
     if client is not None and hasattr(client, "tokenizer"):
         return _pooled(client, model, texts, spans)
     vectors = model.embed_documents(texts)
-    flat = [text[a:b] for text, ss in zip(texts, spans, strict=True) for a, b in ss]
+    flat = [sentence for text in texts for sentence in chunk_sentences(text)]
     flat_vectors = np.asarray(model.embed_documents(flat) if flat else [], dtype=np.float32)
     return vectors, _split(flat_vectors, spans, len(vectors[0]) if vectors else 1)
 
@@ -102,7 +105,8 @@ def _pooled(client, model, texts, spans):
     vectors: list[list[float]] = []
     per_text: list[np.ndarray] = []
     missing: list[tuple[int, int, str]] = []  # (text, sentence, sentence text)
-    for t, (text, out, offsets) in enumerate(zip(texts, outputs, tokenised, strict=True)):
+    wanted = [chunk_sentences(text) for text in texts]
+    for t, (_text, out, offsets) in enumerate(zip(texts, outputs, tokenised, strict=True)):
         chunk_vector = out["sentence_embedding"].float().cpu().numpy()
         vectors.append((chunk_vector / max(np.linalg.norm(chunk_vector), 1e-9)).tolist())
         tokens = out["token_embeddings"].float().cpu().numpy()[: len(offsets)]
@@ -114,7 +118,7 @@ def _pooled(client, model, texts, spans):
         for i, (a, b) in enumerate(spans[t]):
             inside = real & (starts >= a) & (ends <= b)
             if b > last_end or not inside.any():  # cut off by the token limit
-                missing.append((t, i, text[a:b]))
+                missing.append((t, i, wanted[t][i]))
                 continue
             pooled = tokens[inside].mean(axis=0)
             rows[i] = pooled / max(np.linalg.norm(pooled), 1e-9)

@@ -83,11 +83,21 @@ _PLACE_RE = re.compile(
 )
 
 
+_NO_SLOT = re.compile(
+    r"\b(why|how come|how (?!many|much|long|often|far|big|old|quickly|fast|soon)[a-z']+)\b"
+)
+
+
 def asked_slot(question: str) -> str | None:
-    """The kind of fact a question asks for, or None (why / how / what / yes-no)."""
+    """The kind of fact a question asks for, or None (why / how / what / yes-no).
+
+    The first asking word decides: "why do teams struggle when adopting it?" asks why."""
     text = question.lower()
     found = [(m.start(), slot) for slot, pattern in _ASKS if (m := pattern.search(text))]
-    return min(found)[1] if found else None
+    plain = _NO_SLOT.search(text)
+    if plain is not None:
+        found.append((plain.start(), None))
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
 def holds(slot: str | None, sentence: str) -> bool:
@@ -103,3 +113,29 @@ def holds(slot: str | None, sentence: str) -> bool:
     if slot == PLACE:
         return bool(_PLACE_RE.search(sentence) or _PLACE_RE.search(sentence.lower()))
     return True
+
+
+MONEY_NOUN = re.compile(r"\b(budget|salary|salaries|bonus|bonuses|price|fee|fees|allowance)\b")
+_HOW_MANY = re.compile(r"\bhow (?:many|much) ([a-z]+)")
+
+
+def slot_noun(question: str) -> str | None:
+    """The word naming what is counted or priced ("how many *seats*", "the *budget*"), which
+    a passage must mention to state that fact; None when the question names none."""
+    text = question.lower()
+    money = MONEY_NOUN.search(text)
+    if money:
+        return money.group(1)
+    match = _HOW_MANY.search(text)
+    if match and match.group(1) not in _NOT_NOUNS:
+        return match.group(1)
+    return None
+
+
+_NOT_NOUNS = frozenset(
+    [
+        *("do", "does", "did", "is", "are", "was", "were", "will", "would", "can", "could"),
+        *("should", "have", "has", "had", "of", "the", "a", "an", "my", "our", "your"),
+        *("their", "time"),
+    ]
+)

@@ -43,10 +43,16 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+_WRAPPED = re.compile(r"(?<=[a-z,;])\n(?=[a-z(])")
+
+
 def sentences(text: str) -> list[str]:
-    """Split a passage into sentences and list items, dropping markup-only fragments."""
+    """Split a passage into sentences and list items, dropping markup-only fragments.
+
+    A line break inside a sentence (hard-wrapped text: a lower-case word or a comma before
+    it, a lower-case word after it) does not end the sentence."""
     parts = []
-    for raw in _SENTENCE.split(text):
+    for raw in _SENTENCE.split(_WRAPPED.sub(" ", text)):
         cleaned = raw.strip().lstrip("#>|-*+ ").strip()
         if len(cleaned) >= 12 and any(ch.isalpha() for ch in cleaned):
             parts.append(cleaned)
