@@ -94,25 +94,18 @@ def select(question: str, retrieval, retriever, numbers: dict[tuple[str, str], i
         if hit.metadata.get("unit") != "row" and "|" in hit.chunk.text:
             chunks += retriever.table_rows_of(hit)
         for chunk in chunks:
-            for position, sentence, vector in _sentences(
-                chunk, query.shape[0] if query.size else 0
-            ):
+            # The answer of a Q/A unit is as close to the question as the unit's question.
+            asked = str(chunk.metadata.get("faq_question") or "")
+            answered = retriever.faq_similarity(retrieval.query_vector, asked) if asked else 0.0
+            context = set(tokens(chunk.text.split("\n", 1)[0])) | set(tokens(asked))
+            dim = query.shape[0] if query.size else 0
+            for position, sentence, vector in _sentences(chunk, dim):
                 if sentence in seen:
                     continue
                 seen.add(sentence)
-                context = set(tokens(chunk.text.split("\n", 1)[0]))
                 words = set(tokens(sentence))
-                total = sum(weights.values()) or 1.0
-                coverage = (
-                    sum(w for t, w in weights.items() if t in words)
-                    + 0.5 * sum(w for t, w in weights.items() if t in context and t not in words)
-                ) / total
-                subject_total = sum(weights[t] for t in subject_terms) or 1.0
-                subject = sum(weights[t] for t in subject_terms if t in words | context)
                 similarity = (
-                    float(vector @ query)
-                    if vector is not None and query.size
-                    else 0.8 * float(hit.dense or 0.0)
+                    float(vector @ query) if vector is not None else 0.8 * float(hit.dense or 0.0)
                 )
                 candidates.append(
                     Candidate(
@@ -120,9 +113,9 @@ def select(question: str, retrieval, retriever, numbers: dict[tuple[str, str], i
                         number=number,
                         position=position + 1000 * (chunk is not hit.chunk),
                         rank=rank,
-                        similarity=similarity,
-                        coverage=coverage,
-                        subject=subject / subject_total,
+                        similarity=max(similarity, answered * 0.9**position),
+                        coverage=_share(weights, words, context),
+                        subject=_share(weights, words | context, set(), only=subject_terms),
                         slot=slot is not None and holds(slot, sentence),
                         change=bool(_CHANGE.search(sentence)),
                         updated=str(hit.metadata.get("updated") or ""),
@@ -153,6 +146,15 @@ def select(question: str, retrieval, retriever, numbers: dict[tuple[str, str], i
     if not candidates:
         return Selection([], signals)
     return Selection(_choose(slot, candidates), signals)
+
+
+def _share(weights: dict, words: set, context: set, only: set | None = None) -> float:
+    """idf-weighted share of the question's words in `words` (in `context` at half)."""
+    terms = only if only is not None else set(weights)
+    total = sum(weights[t] for t in terms) or 1.0
+    found = sum(weights[t] for t in terms if t in words)
+    found += 0.5 * sum(weights[t] for t in terms if t in context and t not in words)
+    return found / total
 
 
 def _sentences(chunk, dim: int):
@@ -262,9 +264,7 @@ def _newer_statement(ranked: list[Candidate], best: Candidate) -> Candidate | No
     if not dated:
         return None
     for c in ranked:
-        if not c.change or not c.updated or c.rank > 2 or c.subject < 0.5:
-            continue
-        if c.score < best.score - 0.3:
+        if not c.change or not c.updated or c.rank > 2 or c.subject < max(0.5, best.subject):
             continue
         older = [o for o in ranked if o.source != c.source and (o.updated or "") < c.updated]
         if older and c.subject >= 0.5 * max(o.subject for o in older):

@@ -259,7 +259,7 @@ class HybridRetriever:
             hits = [Hit(self.chunks[i], s, keyword=s) for i, s in keyword]
         else:
             hits = self._fuse(dense, keyword, self._faq_ranked(vector, allowed), question=question)
-        hits = hits[:k]
+        hits = _one_per_section(hits)[:k]
         if vector:
             self._fill_dense(hits, vector)
             if mode == "hybrid":
@@ -426,6 +426,20 @@ class HybridRetriever:
 def _keyword_terms(text: str) -> list[str]:
     context, _, body = text.partition("\n")
     return tokens(context) * HEADING_BOOST + tokens(body)
+
+
+def _one_per_section(hits: list[Hit]) -> list[Hit]:
+    """The best-ranked hit of each section first, the other hits of a section after all
+    of those: a table row or list item and the section that holds it are one place to
+    the reader (the answerer reads the rows of a section it quotes, see `table_rows_of`),
+    so they should not take two of the top places."""
+    seen: set[tuple[str, str]] = set()
+    first, later = [], []
+    for hit in hits:
+        place = _place(hit.metadata)
+        (later if place in seen else first).append(hit)
+        seen.add(place)
+    return first + later
 
 
 def _place(metadata: dict) -> tuple[str, str]:

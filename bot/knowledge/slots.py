@@ -62,8 +62,8 @@ _DATE_RE = re.compile(
     re.I,
 )
 _NUMBER_WORDS = (
-    r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
-    r"forty|fifty|sixty|hundred|thousand|million|half|a dozen|once|twice|single|double)"
+    r"(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|hundred|thousand|million|half|a dozen|twice)"
 )
 _NUMBER_RE = re.compile(
     rf"(\d|[$€£¥]|\b{_NUMBER_WORDS}\b|\bper ?cent\b|\bunlimited\b|\bno limit\b)", re.I
