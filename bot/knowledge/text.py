@@ -43,14 +43,14 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-_WRAPPED = re.compile(r"(?<=[a-z,;])\n(?=[a-z(])")
+_WRAPPED = re.compile(r"(?<=[a-z,;])\n(?=[A-Za-z0-9(])")
 
 
 def sentences(text: str) -> list[str]:
     """Split a passage into sentences and list items, dropping markup-only fragments.
 
-    A line break inside a sentence (hard-wrapped text: a lower-case word or a comma before
-    it, a lower-case word after it) does not end the sentence."""
+    A line break inside a sentence (hard-wrapped text: a lower-case letter or a comma
+    before it, a word after it) does not end the sentence."""
     parts = []
     for raw in _SENTENCE.split(_WRAPPED.sub(" ", text)):
         cleaned = raw.strip().lstrip("#>|-*+ ").strip()
