@@ -155,6 +155,22 @@ class Settings(BaseSettings):
             "'Quality')."
         ),
     )
+    answer_min_subject: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Abstain unless a quoted passage covers at least this idf-weighted share of the "
+            "question's subject words (0 switches this check off)."
+        ),
+    )
+    answer_slot_required: bool = Field(
+        True,
+        description=(
+            "Abstain when the question asks for a date, person, number or place and no "
+            "passage about its subject states one."
+        ),
+    )
     faq_match_threshold: float = Field(
         0.72,
         ge=0,

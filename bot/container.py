@@ -179,6 +179,8 @@ class Container:
             llm=self.llm,
             k=self.settings.retrieval_k,
             abstain_threshold=self.settings.abstain_threshold,
+            min_subject=self.settings.answer_min_subject,
+            slot_required=self.settings.answer_slot_required,
             faq_threshold=self.settings.faq_match_threshold,
             llm_timeout=self.settings.llm_timeout,
             help_channel=self.settings.help_channel,

@@ -63,6 +63,13 @@ class FakeEmbeddings(Embeddings):
         self.query_calls += 1
         return self.vector(text)
 
+    def embed_with_sentences(self, texts, spans):
+        """Chunk and sentence vectors in one "pass", as the real model gives them."""
+        sentence_vectors = [
+            [self.vector(text[a:b]) for a, b in ss] for text, ss in zip(texts, spans, strict=True)
+        ]
+        return self.embed_documents(texts), sentence_vectors
+
 
 class FrozenClock:
     """Time stands still until the test moves it (schedules, retention, closing)."""

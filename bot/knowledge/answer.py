@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Protocol
 
+from bot.knowledge.answer_select import Selection, quote, select, should_abstain
 from bot.knowledge.chunking import passage_text
 from bot.knowledge.retrieve import Hit, HybridRetriever, Retrieval
-from bot.knowledge.text import sentences, tokens
+from bot.knowledge.text import tokens
 from bot.prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Answer:
     kind: str  # "faq" | "extractive" | "llm" | "abstain" | "empty"
     evidence: float = 0.0
     notes: list[str] = field(default_factory=list)
+    signals: dict = field(default_factory=dict)  # what the abstention rule read
 
     def to_json(self) -> dict:
         return {
@@ -91,6 +93,9 @@ class Answerer:
         llm=None,
         k: int = 4,
         abstain_threshold: float = 0.4,
+        min_subject: float = 0.0,
+        slot_required: bool = True,
+        max_unknown: float = 1.0,
         faq_threshold: float = 0.72,
         llm_timeout: float = 30.0,
         help_channel: str = "#change-team",
@@ -100,6 +105,9 @@ class Answerer:
         self.llm = llm
         self.k = k
         self.abstain_threshold = abstain_threshold
+        self.min_subject = min_subject
+        self.slot_required = slot_required
+        self.max_unknown = max_unknown
         self.faq_threshold = faq_threshold
         self.llm_timeout = llm_timeout
         self.help_channel = help_channel
@@ -127,23 +135,39 @@ class Answerer:
         sources = self._sources(retrieval.hits)
         evidence = evidence_score(retrieval, self.retriever)
         faq = self._faq_match(retrieval)
-        if faq is None and evidence < self.abstain_threshold:
+        numbers = {(s.path, s.section): s.number for s in sources}
+        selection = select(question, retrieval, self.retriever, numbers)
+        signals = {**selection.signals, "evidence": round(evidence, 4)}
+        if faq is None and self.abstains(signals, evidence):
             text = self.prompts.get("abstain").render(help_channel=self.help_channel)
-            return Answer(question, text, False, sources, "abstain", evidence)
+            return Answer(question, text, False, sources, "abstain", evidence, signals=signals)
         if faq is not None:
             hit, similarity = faq
             sources = self._sources([hit, *[h for h in retrieval.hits if h is not hit]])
             text = f"{self.retriever.faq_answer(hit)} [1]"
-            return Answer(question, text, True, sources, "faq", max(evidence, similarity))
+            return Answer(
+                question, text, True, sources, "faq", max(evidence, similarity), signals=signals
+            )
         if self.llm is not None:
             written = self._llm_answer(question, sources, stream)
             if isinstance(written, str):
                 return Answer(question, written, True, sources, "llm", evidence)
             log.warning("LLM answer not used, falling back to extractive: %s", written.reason)
-            extractive = self._extractive(question, retrieval, sources, evidence)
+            extractive = self._extractive(question, selection, sources, evidence)
             extractive.notes.append(f"llm fallback: {written.reason}")
             return extractive
-        return self._extractive(question, retrieval, sources, evidence)
+        return self._extractive(question, selection, sources, evidence)
+
+    def abstains(self, signals: dict, evidence: float) -> bool:
+        """The abstention rule with this answerer's thresholds (answer_select.should_abstain)."""
+        return should_abstain(
+            signals,
+            evidence,
+            threshold=self.abstain_threshold,
+            min_subject=self.min_subject,
+            slot_required=self.slot_required,
+            max_unknown=self.max_unknown,
+        )
 
     # -- pieces ----------------------------------------------------------------------------
     def _sources(self, hits: list[Hit]) -> list[Source]:
@@ -202,33 +226,22 @@ class Answerer:
         return any(idf[t] >= cutoff and t not in present for t in terms)
 
     def _extractive(
-        self, question: str, retrieval: Retrieval, sources: list[Source], evidence: float
+        self, question: str, selection: Selection, sources: list[Source], evidence: float
     ) -> Answer:
-        terms = set(retrieval.query_terms)
-        idf = self.retriever.bm25.idf
-        scored: list[tuple[float, int, int, str]] = []
-        for number, source in enumerate(sources[:3], start=1):
-            for position, sentence in enumerate(sentences(source.text)):
-                present = set(tokens(sentence))
-                overlap = sum(idf.get(t, 1.0) for t in terms & present)
-                rank_bonus = 1.0 / number
-                scored.append((overlap + rank_bonus, number, position, sentence))
-        if not scored:
+        if not selection.sentences:
             text = self.prompts.get("abstain").render(help_channel=self.help_channel)
-            return Answer(question, text, False, sources, "abstain", evidence)
-        best = sorted(scored, key=lambda item: -item[0])[:3]
-        # Keep at most two passages, and the chosen sentences in reading order.
-        passages = []
-        for _, number, _, _ in best:
-            if number not in passages:
-                passages.append(number)
-        passages = passages[:2]
-        chosen = sorted(
-            (item for item in best if item[1] in passages), key=lambda item: (item[1], item[2])
+            return Answer(
+                question, text, False, sources, "abstain", evidence, signals=selection.signals
+            )
+        return Answer(
+            question,
+            quote(selection),
+            True,
+            sources,
+            "extractive",
+            evidence,
+            signals={**selection.signals, "evidence": round(evidence, 4)},
         )
-        lines = [f"> {sentence} [{number}]" for _, number, _, sentence in chosen]
-        text = "From the playbook:\n" + "\n".join(lines)
-        return Answer(question, text, True, sources, "extractive", evidence)
 
     def _llm_answer(
         self, question: str, sources: list[Source], stream: AnswerStream | None = None

@@ -14,12 +14,12 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from bot.knowledge.loaders import LoadedDocument
+from bot.knowledge.units import list_items, qa_segments, question_of, table_rows
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
 _QA_PREFIX = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s*", re.I)
-_ANSWER_PREFIX = re.compile(r"^\s*(?:A|Answer)\s*[:.]\s*", re.I)
 CONTEXT_SEPARATOR = " › "
 
 
@@ -38,33 +38,54 @@ def chunk_document(doc: LoadedDocument, *, chunk_size: int, chunk_overlap: int) 
         separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
     )
     sections = _sections(doc) if doc.markup else _plain_sections(doc.text, chunk_size)
-    pieces: list[tuple[list[str], str, str | None]] = []  # trail, body, faq question
+    pieces: list[tuple[list[str], str, str | None, str]] = []  # trail, body, faq question, unit
     for section in sections:
         body = section.body.strip()
         question = _faq_question(section) if body else None
         if question is not None:
-            answer = body
-            if len(answer) <= chunk_size * 2:
-                pieces.append((section.trail, f"{question}\n{answer}", question))
-                continue
-            for part in splitter.split_text(answer):
-                pieces.append((section.trail, f"{question}\n{part}", question))
+            _add_qa(pieces, section.trail, question, question, body, chunk_size, splitter)
             continue
-        # Q:/A: pairs inside plain paragraphs also become one chunk each.
-        qa_pairs = _qa_pairs(body)
-        if qa_pairs:
-            for question_text, answer in qa_pairs:
-                trail = [*section.trail, question_text]
-                pieces.append((trail, f"{question_text}\n{answer}", question_text))
-            continue
+        # Question-then-answer units inside the text (numbered FAQ lines, Q:/A:, transcripts).
+        preamble, units = qa_segments(body)
+        if units:
+            for unit in units:
+                trail = [*section.trail, unit.question]
+                _add_qa(
+                    pieces,
+                    trail,
+                    unit.question,
+                    unit.question_line,
+                    unit.answer,
+                    chunk_size,
+                    splitter,
+                )
+            body = preamble
         if not body:
             continue
-        for part in _pack_blocks(_blocks(body), chunk_size, splitter):
-            pieces.append((section.trail, part, "" if section.definition else None))
+        blocks = _blocks(body)
+        for part in _pack_blocks(blocks, chunk_size, splitter):
+            pieces.append((section.trail, part, "" if section.definition else None, ""))
+        # Table rows and list items are also addressable on their own (the whole block
+        # stays in the chunk above).
+        for block in blocks:
+            if block.lstrip().startswith("|"):
+                pieces.extend((section.trail, row, None, "row") for row in table_rows(block))
+            elif _LIST_ITEM.match(block):
+                pieces.extend((section.trail, item, None, "item") for item in list_items(block))
     return [
-        _to_document(doc, trail, body, question, i)
-        for i, (trail, body, question) in enumerate(pieces)
+        _to_document(doc, trail, body, question, i, unit)
+        for i, (trail, body, question, unit) in enumerate(pieces)
     ]
+
+
+def _add_qa(pieces, trail, question, question_line, answer, chunk_size, splitter) -> None:
+    """One chunk per question and answer; a very long answer is cut, each part keeping
+    the question line (the chunk's first line, never quoted)."""
+    if len(answer) <= chunk_size * 2:
+        pieces.append((trail, f"{question_line}\n{answer}", question, "qa"))
+        return
+    for part in splitter.split_text(answer):
+        pieces.append((trail, f"{question_line}\n{part}", question, "qa"))
 
 
 def passage_text(content: str) -> str:
@@ -73,7 +94,7 @@ def passage_text(content: str) -> str:
 
 
 def _to_document(
-    doc: LoadedDocument, trail: list[str], body: str, question: str | None, index: int
+    doc: LoadedDocument, trail: list[str], body: str, question: str | None, index: int, unit: str
 ) -> Document:
     section = " > ".join(trail)
     context = CONTEXT_SEPARATOR.join([doc.title, *[t for t in trail if t != doc.title]])
@@ -88,6 +109,8 @@ def _to_document(
         "url": doc.url,
         "chunk": index,
     }
+    if unit:
+        metadata["unit"] = unit
     for name in doc.audience or ["everyone"]:
         metadata[f"aud_{re.sub(r'[^a-z0-9]+', '_', name)}"] = True
     if question:
@@ -138,21 +161,29 @@ def _plain_sections(text: str, chunk_size: int) -> list[Section]:
     sections: list[Section] = []
     heading: list[str] = []
     pending = ""
+    in_qa = False  # a question line opened a unit: its answer runs to the next question
     for paragraph in paragraphs:
         if _looks_like_heading(paragraph):
             if pending:
                 sections.append(Section(list(heading), pending))
-                pending = ""
+                pending, in_qa = "", False
             heading = [_heading_text(paragraph)]
+            continue
+        if question_of(paragraph.split("\n", 1)[0]) is not None:
+            if pending and not (in_qa and question_of(pending.split("\n")[-1])):
+                sections.append(Section(list(heading), pending))
+                pending = ""
+            pending = f"{pending}\n{paragraph}" if pending else paragraph
+            in_qa = True
             continue
         term = _TERM.match(paragraph)
         if term and not pending:
             sections.append(Section([*heading, term.group(1).strip()], paragraph, True))
             continue
         pending = f"{pending}\n\n{paragraph}" if pending else paragraph
-        if len(pending) >= 80:
+        if len(pending) >= (chunk_size if in_qa else 80):
             sections.append(Section(list(heading), pending))
-            pending = ""
+            pending, in_qa = "", False
     if pending:
         sections.append(Section(list(heading), pending))
     return sections
@@ -188,25 +219,6 @@ def _faq_question(section: Section) -> str | None:
     if last.endswith("?") or _QA_PREFIX.match(last):
         return _QA_PREFIX.sub("", last).strip()
     return None
-
-
-def _qa_pairs(body: str) -> list[tuple[str, str]]:
-    """'Q: ...' / 'A: ...' paragraphs (common in plain-text FAQs)."""
-    if not _QA_PREFIX.search(body) or not re.search(r"^\s*(?:A|Answer)\s*[:.]", body, re.M | re.I):
-        return []
-    pairs: list[tuple[str, str]] = []
-    question = None
-    answer: list[str] = []
-    for line in body.split("\n"):
-        if _QA_PREFIX.match(line):
-            if question and answer:
-                pairs.append((question, "\n".join(answer).strip()))
-            question, answer = _QA_PREFIX.sub("", line).strip(), []
-        elif question is not None:
-            answer.append(_ANSWER_PREFIX.sub("", line))
-    if question and answer:
-        pairs.append((question, "\n".join(answer).strip()))
-    return [pair for pair in pairs if pair[1]]
 
 
 def _blocks(body: str) -> list[str]:

@@ -8,9 +8,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.config import BUNDLED_MODEL
+from bot.knowledge.sentvec import encode_with_sentences
 
 
 class EmbeddingModelError(RuntimeError):
@@ -73,6 +75,7 @@ class CountingEmbeddings(Embeddings):
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._primed: dict[str, list[float]] = {}
 
     @property
     def inner(self) -> Embeddings:
@@ -85,7 +88,21 @@ class CountingEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.document_calls += 1
         self.documents_embedded += len(texts)
-        return self.inner.embed_documents(texts)
+        primed = self._primed
+        todo = list(dict.fromkeys(t for t in texts if t not in primed))
+        fresh = dict(zip(todo, self.inner.embed_documents(todo), strict=True)) if todo else {}
+        return [primed[t] if t in primed else fresh[t] for t in texts]
+
+    def encode_units(self, texts: list[str]) -> list[np.ndarray]:
+        """Sentence vectors of these chunk texts, from the same model pass as their chunk
+        vectors; those are kept for the next `embed_documents` of the same texts (the
+        vector store's add), so nothing is encoded twice. Call `clear_primed` after."""
+        vectors, sentence_vectors = encode_with_sentences(self.inner, texts)
+        self._primed.update(zip(texts, vectors, strict=True))
+        return sentence_vectors
+
+    def clear_primed(self) -> None:
+        self._primed.clear()
 
     def embed_query(self, text: str) -> list[float]:
         with self._lock:

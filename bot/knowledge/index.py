@@ -25,6 +25,7 @@ from langchain_core.indexing import index
 from bot.knowledge.chunking import chunk_document
 from bot.knowledge.generations import Generation, GenerationConflict
 from bot.knowledge.loaders import LoadedDocument, LoadError, is_skipped, load_file
+from bot.knowledge.sentvec import SENTENCE_VECTORS, encode_with_sentences, pack
 from bot.knowledge.store import PlaybookStore
 from bot.store.record_manager import SQLRecordManager
 
@@ -85,10 +86,10 @@ def _mb(size: int) -> str:
 
 
 def chunk_key(document: Document) -> str:
-    """Stable id of a chunk: SHA-256 of its text and metadata."""
-    payload = json.dumps(
-        [document.page_content, document.metadata], sort_keys=True, ensure_ascii=False
-    )
+    """Stable id of a chunk: SHA-256 of its text and metadata (not of the sentence
+    vectors, which the model derives from the text)."""
+    metadata = {k: v for k, v in document.metadata.items() if k != SENTENCE_VECTORS}
+    payload = json.dumps([document.page_content, metadata], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -349,16 +350,39 @@ class PlaybookIndexer:
         return len(changed)
 
     def _index(self, documents: list[Document], store: PlaybookStore) -> dict:
-        """Add new chunks and drop the replaced ones of the same sources (LangChain index)."""
-        return index(
-            _iter(documents),
-            store.record_manager,
-            store.vector_store,
-            cleanup="scoped_full",
-            source_id_key="source",
-            batch_size=self.batch_size,
-            key_encoder=chunk_key,
-        )
+        """Add new chunks and drop the replaced ones of the same sources (LangChain index).
+
+        The chunks the store lacks get their sentence vectors first (sentvec.py), from
+        the same model pass that gives their chunk vectors."""
+        keys = [chunk_key(d) for d in documents]
+        exists = store.record_manager.exists(keys) if keys else []
+        todo: dict[str, Document] = {}
+        for key, doc, present in zip(keys, documents, exists, strict=True):
+            if not present and SENTENCE_VECTORS not in doc.metadata:
+                todo.setdefault(key, doc)
+        embeddings = store.embeddings
+        try:
+            for start in range(0, len(todo), self.batch_size * 16):
+                batch = list(todo.values())[start : start + self.batch_size * 16]
+                texts = [d.page_content for d in batch]
+                if hasattr(embeddings, "encode_units"):
+                    per_text = embeddings.encode_units(texts)
+                else:
+                    per_text = encode_with_sentences(embeddings, texts)[1]
+                for doc, vectors in zip(batch, per_text, strict=True):
+                    doc.metadata[SENTENCE_VECTORS] = pack(vectors)
+            return index(
+                _iter(documents),
+                store.record_manager,
+                store.vector_store,
+                cleanup="scoped_full",
+                source_id_key="source",
+                batch_size=self.batch_size,
+                key_encoder=chunk_key,
+            )
+        finally:
+            if hasattr(embeddings, "clear_primed"):
+                embeddings.clear_primed()
 
     @staticmethod
     def _drop(store: PlaybookStore, sources: list[str]) -> int:

@@ -173,27 +173,117 @@ def _html_to_markdown(html: str) -> tuple[str, str]:
     body = soup.body or soup
     lines: list[str] = []
     for element in body.find_all(
-        ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "tr", "blockquote", "dt", "dd"]
+        ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "blockquote", "dt", "dd"]
     ):
-        if element.find_parent(["li", "pre", "blockquote", "tr"]) is not None:
+        if element.find_parent(["li", "pre", "blockquote", "table"]) is not None:
             continue  # nested: the outer element already carries this text
         name = element.name
         if name == "pre":
             lines.append("```\n" + element.get_text().strip("\n") + "\n```")
             continue
-        text = " ".join(element.get_text(" ", strip=True).split())
+        if name == "table":
+            lines.append("\n" + "\n".join(_html_table(element)) + "\n")
+            continue
+        text = _inline_text(element)
         if not text:
             continue
         if name[0] == "h" and name[1:].isdigit():
             lines.append("\n" + "#" * int(name[1]) + " " + text + "\n")
         elif name == "li":
             lines.append(("1. " if element.parent and element.parent.name == "ol" else "- ") + text)
-        elif name == "tr":
-            cells = [c.get_text(" ", strip=True) for c in element.find_all(["td", "th"])]
-            lines.append("| " + " | ".join(cells) + " |")
         else:
             lines.append("\n" + text + "\n")
     return "\n".join(lines), title
+
+
+_HTML_BLOCKS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+
+
+def _inline_text(element) -> str:
+    """An element's text with inline tags joined as written: "<b>x</b>." reads "x."
+    (a space only where a block starts, as a browser would break the line)."""
+    from bs4 import Comment, NavigableString, Tag
+
+    parts: list[str] = []
+    for node in element.descendants:
+        if isinstance(node, Tag):
+            if node.name in _HTML_BLOCKS:
+                parts.append(" ")
+        elif isinstance(node, NavigableString) and not isinstance(node, Comment):
+            parts.append(str(node))
+    return " ".join("".join(parts).split())
+
+
+def _html_table(table) -> list[str]:
+    """Markdown rows of an HTML table; a rowspan or colspan cell fills every row and
+    column it covers, so each row reads whole."""
+    grid: dict[tuple[int, int], str] = {}
+    rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    header_rows = 0
+    for r, tr in enumerate(rows):
+        c = 0
+        for cell in tr.find_all(["td", "th"], recursive=False):
+            while (r, c) in grid:
+                c += 1
+            text = _inline_text(cell).replace("|", "\\|")
+            span_r = _span(cell.get("rowspan"))
+            span_c = _span(cell.get("colspan"))
+            for dr in range(span_r):
+                for dc in range(span_c):
+                    grid.setdefault((r + dr, c + dc), text)
+            c += span_c
+        if r == header_rows and tr.find("th") is not None and tr.find("td") is None:
+            header_rows += 1
+    width = max((c for _, c in grid), default=-1) + 1
+    out = []
+    for r in range(len(rows)):
+        out.append("| " + " | ".join(grid.get((r, c), "") for c in range(width)) + " |")
+        if r == max(header_rows, 1) - 1:
+            out.append("|" + "---|" * width)
+    return out
+
+
+def _span(value) -> int:
+    try:
+        return max(1, min(int(str(value).strip()), 100))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _pdf_to_text(raw: bytes) -> tuple[str, str]:

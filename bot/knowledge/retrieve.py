@@ -20,8 +20,11 @@ from typing import Literal
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot.knowledge.ranking import newer_wins_ties as _newer_wins_ties
+from bot.knowledge.ranking import newest_word_first as _newest_word_first
 from bot.knowledge.store import Chunk, PlaybookStore
 from bot.knowledge.text import tokens
+from bot.knowledge.vocab import Vocabulary, normalise
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ class Bm25:
                 for variant in _deletions(term):
                     self._near[variant].append(term)
         # Corpus-wide figures the answerer needs per question, computed once per build.
+        self.vocabulary = Vocabulary({term: len(ids) for term, (ids, _) in self.postings.items()})
         ranked = sorted(self.idf.values())
         self.max_idf = ranked[-1] if ranked else 1.0
         self.rare_idf = ranked[int(len(ranked) * 2 / 3)] if ranked else 0.0  # top third
@@ -168,6 +172,7 @@ class HybridRetriever:
         self._faq_matrix = np.zeros((0, 1), dtype=np.float32)
         self._faq_chunks: dict[str, list[int]] = defaultdict(list)
         self.faq_vectors: dict[str, np.ndarray] = {}
+        self._rows: dict[tuple[str, str], list[int]] = defaultdict(list)
 
     # -- keeping the keyword index fresh ---------------------------------------------
     def refresh(self, *, force: bool = False) -> None:
@@ -214,6 +219,10 @@ class HybridRetriever:
             for i, chunk in enumerate(chunks):
                 if chunk.metadata.get("faq_question"):
                     self._faq_chunks[chunk.metadata["faq_question"]].append(i)
+            self._rows = defaultdict(list)
+            for i, chunk in enumerate(chunks):
+                if chunk.metadata.get("unit") == "row":
+                    self._rows[_place(chunk.metadata)].append(i)
             self._generation = generation
 
     def _current_generation(self) -> tuple[int, int, int]:
@@ -237,10 +246,10 @@ class HybridRetriever:
         mode: Mode = "hybrid",
     ) -> Retrieval:
         self.refresh()
-        terms = self.bm25.correct(tokens(question))
+        text, terms = normalise(question, self.bm25.vocabulary, self.bm25.correct)
         if not self.chunks:
             return Retrieval(question, [], [], terms)
-        vector = self.embeddings.embed_query(question) if mode != "keyword" else []
+        vector = self.embeddings.embed_query(text) if mode != "keyword" else []
         allowed = self._allowed(doc_type, audience)
         dense = self._dense(vector, doc_type, audience) if mode != "keyword" else []
         keyword = self._keyword(terms, allowed) if mode != "dense" else []
@@ -250,7 +259,7 @@ class HybridRetriever:
             hits = [Hit(self.chunks[i], s, keyword=s) for i, s in keyword]
         else:
             hits = self._fuse(dense, keyword, self._faq_ranked(vector, allowed), question=question)
-        hits = hits[:k]
+        hits = _one_per_section(hits)[:k]
         if vector:
             self._fill_dense(hits, vector)
             if mode == "hybrid":
@@ -401,6 +410,11 @@ class HybridRetriever:
             answers.append(body.split("\n", 1)[-1].strip())  # drop the question line
         return "\n\n".join(answers)
 
+    def table_rows_of(self, hit: Hit) -> list[Chunk]:
+        """The table-row units of the section a hit comes from (in document order)."""
+        rows = [self.chunks[i] for i in self._rows.get(_place(hit.metadata), [])]
+        return sorted(rows, key=lambda chunk: chunk.metadata.get("chunk", 0))
+
     def faq_similarity(self, question_vector: list[float], faq_question: str) -> float:
         vector = self.faq_vectors.get(faq_question)
         if vector is None or not question_vector:
@@ -409,66 +423,27 @@ class HybridRetriever:
         return float(vector @ query / (np.linalg.norm(vector) * np.linalg.norm(query) + 1e-9))
 
 
-def _newer_wins_ties(hits: list[Hit], margin: float) -> list[Hit]:
-    """Between two neighbouring hits that match the question equally well, the newer leads.
-
-    "Equally well" means their dense similarities differ by at most `margin` and their
-    keyword scores by at most `margin` of the larger one: the fused rank alone cannot
-    tell, since two equal chunks still take ranks 1 and 2 in each list.
-    """
-    ordered = list(hits)
-    if margin <= 0:
-        return ordered  # the rule is switched off
-    for _ in range(2):
-        for i in range(len(ordered) - 1):
-            a, b = ordered[i], ordered[i + 1]
-            if a.metadata.get("source") == b.metadata.get("source"):
-                continue
-            newer = (b.metadata.get("updated") or "") > (a.metadata.get("updated") or "")
-            if newer and _equally_good(a, b, margin):
-                ordered[i], ordered[i + 1] = b, a
-    return ordered
-
-
-def _newest_word_first(
-    hits: list[Hit], margin: float, coverage: Callable[[Hit], float], *, window: int = 5
-) -> list[Hit]:
-    """A newer announcement on the question's subject goes before the document it updates.
-
-    Among the first `window` hits, the best-placed announcement that is newer than the
-    top hit (another document), mentions the question's words at least as fully
-    (idf-weighted) and whose dense similarity is at most `margin` below the top hit's
-    moves to the top: "the go-live moves to 9 March" beats the roadmap's older date even
-    when the roadmap's wording matches the question better. An announcement that merely
-    sounds like the question ("exit criteria of the scale-out phase" is in the roadmap
-    only) stays where it is.
-    """
-    if margin <= 0 or len(hits) < 2:
-        return hits
-    top = hits[0]
-    if top.dense is None:
-        return hits
-    for i, hit in enumerate(hits[1:window], start=1):
-        if hit.metadata.get("type") != "announcement" or hit.dense is None:
-            continue
-        if hit.metadata.get("source") == top.metadata.get("source"):
-            continue
-        newer = (hit.metadata.get("updated") or "") > (top.metadata.get("updated") or "")
-        if newer and hit.dense >= top.dense - margin and coverage(hit) >= coverage(top):
-            return [hit, *hits[:i], *hits[i + 1 :]]
-    return hits
-
-
-def _equally_good(a: Hit, b: Hit, margin: float) -> bool:
-    if a.dense is None or b.dense is None or abs(a.dense - b.dense) > margin:
-        return False
-    ka, kb = a.keyword or 0.0, b.keyword or 0.0
-    return abs(ka - kb) <= margin * max(ka, kb, 1e-9) or ka == kb
-
-
 def _keyword_terms(text: str) -> list[str]:
     context, _, body = text.partition("\n")
     return tokens(context) * HEADING_BOOST + tokens(body)
+
+
+def _one_per_section(hits: list[Hit]) -> list[Hit]:
+    """The best-ranked hit of each section first, the other hits of a section after all
+    of those: a table row or list item and the section that holds it are one place to
+    the reader (the answerer reads the rows of a section it quotes, see `table_rows_of`),
+    so they should not take two of the top places."""
+    seen: set[tuple[str, str]] = set()
+    first, later = [], []
+    for hit in hits:
+        place = _place(hit.metadata)
+        (later if place in seen else first).append(hit)
+        seen.add(place)
+    return first + later
+
+
+def _place(metadata: dict) -> tuple[str, str]:
+    return (metadata.get("source", ""), metadata.get("section", ""))
 
 
 def _slug(name: str) -> str:

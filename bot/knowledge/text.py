@@ -25,7 +25,7 @@ def stem(token: str) -> str:
     """A deliberately light suffix stripper: plural and -ing/-ed forms meet their root."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            if suffix == "es" and not token.endswith(("ses", "xes", "ches", "shes", "zes")):
+            if suffix == "es" and not token.endswith(("sses", "xes", "ches", "shes", "zes")):
                 continue
             if suffix == "s" and token.endswith("ss"):
                 continue
@@ -43,10 +43,16 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+_WRAPPED = re.compile(r"(?<=[a-z,;])\n(?=[A-Za-z0-9(])")
+
+
 def sentences(text: str) -> list[str]:
-    """Split a passage into sentences and list items, dropping markup-only fragments."""
+    """Split a passage into sentences and list items, dropping markup-only fragments.
+
+    A line break inside a sentence (hard-wrapped text: a lower-case letter or a comma
+    before it, a word after it) does not end the sentence."""
     parts = []
-    for raw in _SENTENCE.split(text):
+    for raw in _SENTENCE.split(_WRAPPED.sub(" ", text)):
         cleaned = raw.strip().lstrip("#>|-*+ ").strip()
         if len(cleaned) >= 12 and any(ch.isalpha() for ch in cleaned):
             parts.append(cleaned)

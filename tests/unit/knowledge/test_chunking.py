@@ -162,6 +162,7 @@ def test_long_table_is_split_with_its_header_on_every_part():
     header = "| Model | Owner | Tier |\n|---|---|---|"
     rows = "\n".join(f"| model-{n:03d} | owner number {n} | tier {n % 3} |" for n in range(40))
     chunks = chunks_of(doc(f"# Guide\n\n## Inventory\n\n{header}\n{rows}\n"))
+    chunks = [c for c in chunks if c.metadata.get("unit") != "row"]  # the table's own parts
     assert len(chunks) > 1
     for passage in passages(chunks):
         assert passage.startswith(header)
