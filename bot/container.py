@@ -475,24 +475,10 @@ class Container:
             return [user for user in dict.fromkeys(wanted) if user not in gone]
 
         def index(update) -> None:
-            # The update is out either way; a failed index is logged, and the next
-            # `changebot ingest` (which includes updates) repairs it.
-            try:
-                self.indexer.index_document(self.broadcasts.document(update))
-                self.retriever.refresh(force=True)
-            except Exception:
-                log.exception("Could not index update %s into the playbook", update.id)
+            self.live_documents.put(self.broadcasts.document(update), f"update {update.id}")
 
         def unindex(update) -> None:
-            try:
-                self.indexer.remove_source(update.source)
-                self.retriever.refresh(force=True)
-            except Exception:
-                log.exception("Could not remove update %s from the playbook", update.id)
-
-        def name_of(user_id: str) -> str:
-            person = self.directory.get(user_id)
-            return (person.real_name if person else "") or user_id
+            self.live_documents.take_out(update.source, f"update {update.id}")
 
         def notify(user_id: str, text: str) -> None:
             from bot.slack.listeners.replies import open_dm
@@ -530,7 +516,7 @@ class Container:
             unindex=unindex,
             schedule=schedule,
             unschedule=unschedule,
-            name_of=name_of,
+            name_of=self.directory.display_name,
             notify=notify,
             admins=[u.strip() for u in self.settings.broadcast_admins.split(",") if u.strip()],
         )
@@ -566,32 +552,21 @@ class Container:
     @cached_property
     def captured(self):
         """The change team's captured answers (approved FAQ entries kept in the database)."""
-        from bot.questions.captured import CapturedAnswers
+        from bot.questions.captured import CapturedAnswers, as_document
 
-        def index(entry) -> None:
-            # Stored either way; a failed index is logged and the next ingest repairs it.
-            try:
-                from bot.questions.captured import as_document
-
-                self.indexer.index_document(as_document(entry))
-                self.retriever.refresh(force=True)
-            except Exception:
-                log.exception("Could not index captured answer %s", entry.id)
-
-        def unindex(entry) -> None:
-            try:
-                self.indexer.remove_source(entry.source)
-                self.retriever.refresh(force=True)
-            except Exception:
-                log.exception("Could not remove captured answer %s from the index", entry.id)
-
-        def name_of(user_id: str) -> str:
-            person = self.directory.get(user_id)
-            return (person.real_name if person else "") or user_id
-
+        live = self.live_documents
         return CapturedAnswers(
-            session_factory=self.session_factory, name_of=name_of, index=index, unindex=unindex
+            session_factory=self.session_factory,
+            name_of=self.directory.display_name,
+            index=lambda entry: live.put(as_document(entry), f"captured answer {entry.id}"),
+            unindex=lambda entry: live.take_out(entry.source, f"captured answer {entry.id}"),
         )
+
+    @cached_property
+    def live_documents(self):
+        from bot.knowledge.live import LiveDocuments
+
+        return LiveDocuments(indexer=self.indexer, retriever=self.retriever)
 
     @cached_property
     def gap_finder(self):
@@ -618,7 +593,14 @@ class Container:
     def agent_view(self):
         from bot.questions.agent_view import AgentView
 
-        return AgentView(session_factory=self.session_factory)
+        return AgentView(session_factory=self.session_factory, insights=self.question_insights)
+
+    @cached_property
+    def question_insights(self):
+        """What people asked: most asked, unanswered, per update (console, Messages tab)."""
+        from bot.questions.insights import QuestionInsights
+
+        return QuestionInsights(session_factory=self.session_factory)
 
     @cached_property
     def theme_finder(self):
@@ -636,7 +618,6 @@ class Container:
     def console_deps(self):
         from bot.console.deps import ConsoleDeps, RoleChecks
         from bot.console.oidc import SlackOpenId
-        from bot.questions.insights import QuestionInsights
         from bot.surveys.overview import PulseOverview
 
         settings = self.settings
@@ -664,7 +645,7 @@ class Container:
                 themes=self.theme_finder,
             ),
             broadcasts=self.broadcasts,
-            questions=QuestionInsights(session_factory=self.session_factory),
+            questions=self.question_insights,
             ingest_log=self.ingest_log,
             documents_indexed=self.documents_indexed,
             directory=self.directory,

@@ -79,8 +79,7 @@ def client_address(request: Request) -> str:
 
 
 def display_name(deps: ConsoleDeps, user_id: str) -> str:
-    person = deps.directory.get(user_id) if user_id else None
-    return (person.real_name if person else "") or user_id
+    return deps.directory.display_name(user_id)
 
 
 def render(

@@ -251,6 +251,11 @@ class Directory:
         with self.sessions() as session:
             return session.get(Person, user_id)
 
+    def display_name(self, user_id: str) -> str:
+        """The person's real name as Slack lists it, else the user id itself."""
+        person = self.get(user_id) if user_id else None
+        return (person.real_name if person else "") or user_id
+
     def by_department(self, names: str | Iterable[str]) -> list[Person]:
         """Active people in any of these departments (names compared case-insensitively)."""
         if isinstance(names, str):

@@ -21,9 +21,19 @@ def _now() -> dt.datetime:
 
 
 class AgentView:
-    def __init__(self, *, session_factory, clock: Callable[[], dt.datetime] = _now) -> None:
+    def __init__(
+        self, *, session_factory, insights=None, clock: Callable[[], dt.datetime] = _now
+    ) -> None:
         self.sessions = session_factory
+        self.insights = insights  # QuestionInsights: what people ask most
         self.clock = clock
+
+    def prompts(self, faq_questions: list[str]) -> list[dict]:
+        """The prompts to suggest now: the most asked questions (each asked at least MIN_ASKS
+        times and mostly answered), topped up with the playbook's FAQ questions."""
+        asked = self.insights.most_asked(limit=8) if self.insights is not None else []
+        popular = [q.text for q in asked if q.count >= MIN_ASKS and q.answered * 2 >= q.count]
+        return suggested_prompts(popular, faq_questions)
 
     def first_open(self, user_id: str) -> bool:
         """True exactly once per person, however many tabs or replicas see the open."""

@@ -81,7 +81,7 @@ class QuestionService:
         used = with_context(question, context)
         if topic:
             used = f"{' '.join(topic.split())}: {used}"
-        answer = self.answerer.answer(used, stream=stream) if stream else self.answerer.answer(used)
+        answer = self.answerer.answer(used, stream=stream)
         interaction = Interaction(
             created_at=self.clock(),
             surface=surface,

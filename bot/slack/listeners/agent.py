@@ -8,8 +8,6 @@ import logging
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.questions.agent_view import suggested_prompts
-
 log = logging.getLogger(__name__)
 
 PROMPTS_TITLE = "Questions people ask"
@@ -38,7 +36,7 @@ def messages_tab_opened(container, client, event: dict) -> None:
         return
     if container.agent_view.first_open(user):
         client.chat_postMessage(channel=channel, text=container.prompts.get("greeting").render())
-    prompts = suggested_prompts(most_asked(container), container.retriever.faq_examples(4))
+    prompts = container.agent_view.prompts(container.retriever.faq_examples(4))
     if not prompts:
         return
     try:
@@ -47,14 +45,6 @@ def messages_tab_opened(container, client, event: dict) -> None:
         )
     except SlackApiError as exc:  # a workspace without the agent view: the greeting is enough
         log.info("Suggested prompts not set: %s", exc.response.get("error"))
-
-
-def most_asked(container) -> list[str]:
-    from bot.questions.agent_view import MIN_ASKS
-    from bot.questions.insights import QuestionInsights
-
-    asked = QuestionInsights(session_factory=container.session_factory).most_asked(limit=8)
-    return [q.text for q in asked if q.count >= MIN_ASKS and q.answered * 2 >= q.count]
 
 
 def viewed_channel(event: dict) -> str:
