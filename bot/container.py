@@ -554,12 +554,13 @@ class Container:
         """The change team's captured answers (approved FAQ entries kept in the database)."""
         from bot.questions.captured import CapturedAnswers, as_document
 
-        live = self.live_documents
+        # The index is reached only when an entry changes: an ingest (even one switching the
+        # embedding model) reads the entries without opening the retriever.
         return CapturedAnswers(
             session_factory=self.session_factory,
             name_of=self.directory.display_name,
-            index=lambda entry: live.put(as_document(entry), f"captured answer {entry.id}"),
-            unindex=lambda entry: live.take_out(entry.source, f"captured answer {entry.id}"),
+            index=lambda e: self.live_documents.put(as_document(e), f"captured answer {e.id}"),
+            unindex=lambda e: self.live_documents.take_out(e.source, f"captured answer {e.id}"),
         )
 
     @cached_property
